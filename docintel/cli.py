@@ -1,0 +1,102 @@
+"""The ``docintel`` command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from .errors import DocintelError
+
+app = typer.Typer(
+    name="docintel",
+    help="Turn PDFs, scans, photos and diagrams into validated, typed data.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+console = Console()
+err = Console(stderr=True)
+
+
+@app.callback()
+def main() -> None:
+    """docintel: document intelligence on Pixtral."""
+
+
+@app.command()
+def inspect(
+    source: Annotated[str, typer.Argument(help="A file path, http(s) URL or data: URL.")],
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Write the regions drawn on the page as a PNG (page N: out-N.png)."),
+    ] = None,
+    pages: Annotated[str | None, typer.Option(help="Pages to show, e.g. '1,3-5'.")] = None,
+    password: Annotated[str | None, typer.Option(help="Password of an encrypted PDF.")] = None,
+    allow_private_urls: Annotated[
+        bool, typer.Option(help="Allow URLs on private/loopback addresses.")
+    ] = False,
+) -> None:
+    """Show a document's kind, pages and layout regions."""
+    from .ingest import load
+    from .overlay import draw_regions
+
+    try:
+        doc = load(source, password=password, allow_private_urls=allow_private_urls)
+        chosen = _page_numbers(pages, len(doc))
+        console.print(
+            f"[bold]{doc.name or source[:60]}[/]  kind=[cyan]{doc.kind.value}[/]  "
+            f"pages={len(doc)}  sha256={doc.sha256[:16]}…"
+        )
+        for n in chosen:
+            page = doc[n]
+            table = Table(
+                title=f"page {n + 1}: {page.kind.value}, {page.width:.0f}x{page.height:.0f} pt, "
+                f"{len(page.words)} words, {page.tokens()} image tokens" + _correction_note(page),
+                title_justify="left",
+            )
+            for col in ("#", "kind", "box (pt)", "conf", "source", "text"):
+                table.add_column(col, overflow="ellipsis", no_wrap=col != "text")
+            for i, r in enumerate(page.regions):
+                b = r.bbox
+                table.add_row(
+                    str(i), r.kind.value, f"{b.x0:.0f},{b.y0:.0f},{b.x1:.0f},{b.y1:.0f}",
+                    f"{r.confidence:.2f}", r.source, r.text.replace("\n", " ")[:60],
+                )  # fmt: skip
+            console.print(table)
+            if out is not None:
+                target = out if len(chosen) == 1 else out.with_stem(f"{out.stem}-{n + 1}")
+                draw_regions(page).save(target)
+                console.print(f"overlay written to [green]{target}[/]")
+    except DocintelError as exc:
+        err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
+        raise typer.Exit(2) from None
+
+
+def _correction_note(page: object) -> str:
+    c = getattr(page, "correction", None)
+    if c is None:
+        return ""
+    return f", rotated {c.rotation}°, deskewed {c.skew:+.1f}°"
+
+
+def _page_numbers(spec: str | None, count: int) -> list[int]:
+    if not spec:
+        return list(range(count))
+    chosen: list[int] = []
+    for part in spec.split(","):
+        lo, _, hi = part.strip().partition("-")
+        try:
+            first, last = int(lo), int(hi or lo)
+        except ValueError:
+            raise typer.BadParameter(f"not a page range: {part!r}") from None
+        if not 1 <= first <= last <= count:
+            raise typer.BadParameter(f"pages {part!r} outside 1-{count}")
+        chosen.extend(range(first - 1, last))
+    return chosen
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,321 @@
+"""What ingestion produces: a ``Document`` of ``Page``s with images, text layers and regions.
+
+Everything is lazy: a page is rendered, corrected and laid out only when asked, and each result
+is cached. Coordinates are PDF points on the page as ``Page.image()`` shows it (for scans, after
+orientation and deskew), origin top-left; ``Page.to_pixels``/``Page.to_points`` convert.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from .geometry import BBox
+from .settings import Settings
+from .tokens import image_tokens
+
+if TYPE_CHECKING:
+    import pymupdf
+    from PIL import Image
+
+    from .preprocess import Correction
+
+
+_WORK_SIDE = 1600  # pixels: resolution at which orientation and skew are estimated
+
+
+class DocumentKind(StrEnum):
+    PDF_DIGITAL = "pdf_digital"  # every page has a text layer
+    PDF_SCANNED = "pdf_scanned"  # image-only pages
+    PDF_MIXED = "pdf_mixed"  # some of each
+    PNG = "png"
+    JPEG = "jpeg"
+    TIFF = "tiff"
+    WEBP = "webp"
+    BMP = "bmp"
+
+    @property
+    def is_pdf(self) -> bool:
+        return self.value.startswith("pdf")
+
+
+class PageKind(StrEnum):
+    DIGITAL = "digital"  # a PDF page with a text layer: rendered as is
+    SCANNED = "scanned"  # a PDF page that is only an image: preprocessed
+    IMAGE = "image"  # a frame of an image file: preprocessed
+
+
+class RegionKind(StrEnum):
+    TEXT = "text"
+    TABLE = "table"
+    FIGURE = "figure"  # pictures, diagrams and charts
+    FORMULA = "formula"
+    HANDWRITING = "handwriting"
+
+
+@dataclass(frozen=True, slots=True)
+class Word:
+    """One word of the page's text layer (or of OCR), with its box in page points."""
+
+    text: str
+    bbox: BBox
+    block: int = 0
+    line: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Region:
+    """A part of a page with one kind of content."""
+
+    kind: RegionKind
+    bbox: BBox
+    page: int
+    confidence: float = 1.0
+    source: str = "text_layer"  # "text_layer" or "image": what the detection was based on
+    text: str = ""
+
+
+@dataclass
+class Page:
+    """One page: a PDF page or an image frame."""
+
+    document: Document = field(repr=False)
+    index: int
+    kind: PageKind
+    raw_width: float  # points, before orientation correction
+    raw_height: float
+    words: list[Word] = field(default_factory=list, repr=False)
+    _cache: dict[int, Image.Image] = field(default_factory=dict, repr=False)
+
+    @property
+    def preprocessed(self) -> bool:
+        """Scans and photos are oriented, deskewed and cleaned; born-digital pages only if asked."""
+        return self.kind != PageKind.DIGITAL or self.document.settings.preprocess_digital
+
+    @cached_property
+    def correction(self) -> Correction | None:
+        """Orientation, skew and enhancement applied to this page (estimated on first use)."""
+        if not self.preprocessed:
+            return None
+        from .preprocess import correct
+
+        with self.document._lock:
+            probe = self.document._raw(self, _WORK_SIDE / max(self.raw_width, self.raw_height))
+        return correct(probe)[1]
+
+    @property
+    def width(self) -> float:
+        """Width in points of the page as ``image()`` shows it."""
+        return self.raw_height if self._turned else self.raw_width
+
+    @property
+    def height(self) -> float:
+        return self.raw_width if self._turned else self.raw_height
+
+    @property
+    def _turned(self) -> bool:
+        return self.correction is not None and self.correction.rotation in (90, 270)
+
+    @property
+    def has_text_layer(self) -> bool:
+        return bool(self.words)
+
+    @property
+    def pdf_page(self) -> pymupdf.Page | None:
+        """The underlying pymupdf page (vector drawings, images, fonts), or None for images."""
+        pdf = self.document._pdf
+        return None if pdf is None else pdf[self.index]
+
+    @property
+    def text(self) -> str:
+        """The text layer in reading order (blocks, lines), empty for scans and images."""
+        lines: dict[tuple[int, int], list[str]] = {}
+        for w in self.words:
+            lines.setdefault((w.block, w.line), []).append(w.text)
+        return "\n".join(" ".join(ws) for ws in lines.values())
+
+    @property
+    def bbox(self) -> BBox:
+        return BBox(0.0, 0.0, self.width, self.height)
+
+    # ---- coordinates -------------------------------------------------------------------
+    def scale(self, longest_side: int | None = None) -> float:
+        """Pixels per point of ``image(longest_side)``."""
+        side = longest_side or self.document.settings.target_longest_side
+        return side / max(self.width, self.height)
+
+    def pixel_size(self, longest_side: int | None = None) -> tuple[int, int]:
+        s = self.scale(longest_side)
+        return max(1, round(self.width * s)), max(1, round(self.height * s))
+
+    def to_pixels(self, box: BBox, longest_side: int | None = None) -> BBox:
+        return box.scale(self.scale(longest_side))
+
+    def to_points(self, box: BBox, longest_side: int | None = None) -> BBox:
+        return box.scale(1 / self.scale(longest_side))
+
+    # ---- images ------------------------------------------------------------------------
+    def image(self, longest_side: int | None = None) -> Image.Image:
+        """The page as an RGB image whose longest side is ``longest_side`` (default: settings).
+
+        Scans and photos come oriented, deskewed and cleaned; born-digital pages as rendered.
+        """
+        side = longest_side or self.document.settings.target_longest_side
+        with self.document._lock:
+            if side not in self._cache:
+                self._cache[side] = self.document._render(self, side)
+            return self._cache[side]
+
+    def tokens(self, longest_side: int | None = None) -> int:
+        """Pixtral prompt tokens for this page's image."""
+        return image_tokens(*self.pixel_size(longest_side))
+
+    def crop(
+        self, box: BBox | Region, *, longest_side: int = 1024, padding: float = 6.0
+    ) -> Image.Image:
+        """The part of the page inside ``box`` (plus ``padding`` points), ``longest_side`` px long.
+
+        A region sent alone is sharper than the whole page: the page is rendered at the scale
+        that gives the crop its requested size (capped so the full render stays bounded).
+        """
+        from PIL import Image as PILImage
+
+        bbox = (box.bbox if isinstance(box, Region) else box).pad(padding).clip(*self.size)
+        if bbox.area == 0:
+            raise ValueError(f"box {bbox} lies outside page {self.index} ({self.size})")
+        want = longest_side / max(bbox.width, bbox.height)  # px per point for the crop
+        page_side = min(round(want * max(self.width, self.height)), 8192)
+        image = self.image(page_side)
+        px = self.to_pixels(bbox, page_side)
+        out = image.crop((round(px.x0), round(px.y0), round(px.x1), round(px.y1)))
+        if max(out.size) != longest_side:
+            f = longest_side / max(out.size)
+            size = (max(1, round(out.width * f)), max(1, round(out.height * f)))
+            out = out.resize(size, PILImage.Resampling.LANCZOS)
+        return out
+
+    @property
+    def size(self) -> tuple[float, float]:
+        return (self.width, self.height)
+
+    # ---- layout ------------------------------------------------------------------------
+    @cached_property
+    def regions(self) -> list[Region]:
+        """Text, table, figure, formula and handwriting regions, in reading order."""
+        from .layout import detect_regions
+
+        return detect_regions(self)
+
+    def regions_of(self, kind: RegionKind | str) -> list[Region]:
+        return [r for r in self.regions if r.kind == RegionKind(kind)]
+
+
+class Document:
+    """A loaded document: its bytes, SHA-256, detected kind and pages. Use ``docintel.load``."""
+
+    def __init__(
+        self,
+        data: bytes,
+        *,
+        kind: DocumentKind,
+        sha256: str,
+        name: str | None,
+        settings: Settings,
+        pdf: pymupdf.Document | None = None,
+        frames: list[Image.Image] | None = None,
+    ) -> None:
+        self.data = data
+        self.kind = kind
+        self.sha256 = sha256
+        self.name = name
+        self.settings = settings
+        self._pdf = pdf
+        self._frames = frames or []
+        self._lock = threading.RLock()  # pymupdf documents are not thread-safe
+        self.pages: list[Page] = []
+
+    def __repr__(self) -> str:
+        return (
+            f"Document(name={self.name!r}, kind={self.kind.value}, pages={len(self.pages)}, "
+            f"sha256={self.sha256[:12]}…)"
+        )
+
+    def __len__(self) -> int:
+        return len(self.pages)
+
+    def __iter__(self) -> Iterator[Page]:
+        return iter(self.pages)
+
+    def __getitem__(self, index: int) -> Page:
+        return self.pages[index]
+
+    def __enter__(self) -> Document:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._pdf is not None:
+            self._pdf.close()
+            self._pdf = None
+        for page in self.pages:
+            page._cache.clear()
+
+    # ---- rendering (called by Page.image under the lock) ---------------------------------
+    def _raw(self, page: Page, scale: float) -> Image.Image:
+        """The page before correction, at ``scale`` pixels per point of the raw page."""
+        from PIL import Image as PILImage
+
+        if self._pdf is None:
+            if not self._frames:
+                raise RuntimeError("document is closed")
+            frame = self._frames[page.index]
+            dpi = _frame_dpi(frame)
+            size = (max(1, round(frame.width * scale * 72 / dpi)),
+                    max(1, round(frame.height * scale * 72 / dpi)))  # fmt: skip
+            return frame if size == frame.size else frame.resize(size, PILImage.Resampling.LANCZOS)
+        import pymupdf
+
+        pix = self._pdf[page.index].get_pixmap(
+            matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csRGB, alpha=False
+        )
+        return PILImage.frombytes("RGB", (pix.width, pix.height), pix.samples)
+
+    def _render(self, page: Page, longest_side: int) -> Image.Image:
+        from PIL import Image as PILImage
+
+        scale = page.scale(longest_side)
+        raw = self._raw(page, scale)
+        if page.correction is None:
+            image = raw
+        else:
+            from .preprocess import apply
+
+            image = apply(raw, page.correction)
+        image = image.convert("RGB")
+        size = page.pixel_size(longest_side)
+        if image.size != size:  # rounding after rotation: pin the size to the page's scale
+            image = image.resize(size, PILImage.Resampling.LANCZOS)
+        return image
+
+
+def _frame_dpi(frame: Any) -> float:
+    """An image's DPI when it declares a sane one, else 72 (one pixel per point)."""
+    dpi = frame.info.get("dpi")
+    try:
+        x = float(dpi[0])
+    except (TypeError, ValueError, IndexError):
+        return 72.0
+    return x if 50 <= x <= 2400 else 72.0
+
+
+def png_bytes(image: Image.Image) -> bytes:
+    buf = io.BytesIO()
+    image.save(buf, format="PNG")
+    return buf.getvalue()

@@ -1,0 +1,62 @@
+"""Every error docintel raises, in one place.
+
+    DocintelError
+    ├── InputError                 the input itself is the problem
+    │   ├── InputNotFound          a path that does not exist
+    │   ├── UnsupportedInput       not a format docintel reads (or the wrong Python type)
+    │   ├── EmptyDocument          zero bytes, or a document without pages
+    │   ├── CorruptDocument        claims a format but cannot be parsed
+    │   ├── EncryptedDocument      needs a password (or the one given is wrong)
+    │   └── InputTooLarge          over a configured limit (bytes, pages, pixels)
+    └── FetchError                 a URL could not be fetched
+        └── BlockedURL             the URL points somewhere docintel refuses to go
+
+Each message says what went wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class DocintelError(Exception):
+    """Base class of every error raised by docintel."""
+
+
+class InputError(DocintelError):
+    """The input document cannot be used as it is."""
+
+
+class InputNotFound(InputError, FileNotFoundError):
+    """A path that does not exist or is not a file."""
+
+
+class UnsupportedInput(InputError, TypeError):
+    """Not a format or Python type docintel reads."""
+
+
+class EmptyDocument(InputError):
+    """The input holds no data, or a document with no pages."""
+
+
+class CorruptDocument(InputError):
+    """The input claims a known format but cannot be parsed."""
+
+
+class EncryptedDocument(InputError):
+    """The PDF is encrypted and no (or a wrong) password was given."""
+
+
+class InputTooLarge(InputError):
+    """The input exceeds a configured limit."""
+
+    def __init__(self, message: str, *, limit: int | None = None, actual: int | None = None):
+        super().__init__(message)
+        self.limit = limit
+        self.actual = actual
+
+
+class FetchError(DocintelError):
+    """A URL could not be fetched."""
+
+
+class BlockedURL(FetchError):
+    """The URL's scheme or address is not allowed (private, loopback, link-local, ...)."""

@@ -1,0 +1,41 @@
+"""One typed settings object: defaults, overridden by ``DOCINTEL_*`` variables or arguments."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Limits(BaseSettings):
+    """Bounds that keep hostile or accidental inputs from exhausting the machine."""
+
+    model_config = SettingsConfigDict(env_prefix="DOCINTEL_", extra="ignore")
+
+    max_bytes: int = Field(200 * 1024 * 1024, gt=0, description="Largest input accepted, in bytes.")
+    max_pages: int = Field(2000, gt=0, description="Most pages (PDF pages or image frames).")
+    max_pixels: int = Field(
+        100_000_000, gt=0, description="Most pixels in one image (decompression-bomb guard)."
+    )
+    fetch_timeout: float = Field(30.0, gt=0, description="Seconds allowed for one URL fetch.")
+    fetch_max_bytes: int = Field(
+        50 * 1024 * 1024, gt=0, description="Largest body a URL fetch may return, in bytes."
+    )
+    allow_private_urls: bool = Field(
+        False, description="Allow URLs that resolve to private, loopback or link-local addresses."
+    )
+
+
+class Settings(Limits):
+    """Everything configurable in docintel."""
+
+    target_longest_side: int = Field(
+        1024, ge=16, le=8192, description="Longest side of page images sent to the model (pixels)."
+    )
+    preprocess_digital: bool = Field(
+        False, description="Also deskew/denoise born-digital PDF pages (normally left alone)."
+    )
+
+
+def get_settings(**overrides: object) -> Settings:
+    """Settings from the environment, with keyword overrides on top."""
+    return Settings(**overrides)  # type: ignore[arg-type]
