@@ -229,7 +229,13 @@ def _open_pdf(
             pdf.close()
             raise EncryptedDocument(f"wrong password for {label}. Check the password and retry.")
     if pdf.page_count == 0:
+        repaired = pdf.is_repaired
         pdf.close()
+        if repaired:  # a truncated file "repairs" into zero pages
+            raise CorruptDocument(
+                f"{label} is damaged (no readable pages after repair); it is probably truncated. "
+                "Re-export or re-download it."
+            )
         raise EmptyDocument(f"{label} has no pages.")
     if pdf.page_count > settings.max_pages:
         count = pdf.page_count

@@ -1,0 +1,57 @@
+"""The command line, run as users run it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from PIL import Image
+from typer.testing import CliRunner
+
+from docintel.cli import app
+
+runner = CliRunner()
+
+
+def test_inspect_prints_pages_and_regions_and_writes_overlay(fixtures: Path, tmp_path: Path) -> None:
+    out = tmp_path / "overlay.png"
+    result = runner.invoke(app, ["inspect", str(fixtures / "invoice-1.pdf"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert "pdf_digital" in result.output and "table" in result.output
+    with Image.open(out) as image:
+        assert max(image.size) == 1400
+
+
+def test_inspect_multipage_writes_one_overlay_per_page(fixtures: Path, tmp_path: Path) -> None:
+    out = tmp_path / "o.png"
+    result = runner.invoke(app, ["inspect", str(fixtures / "mixed.pdf"), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o-1.png").is_file() and (tmp_path / "o-2.png").is_file()
+    assert "scanned" in result.output
+
+
+def test_inspect_errors_are_clear(fixtures: Path, tmp_path: Path) -> None:
+    result = runner.invoke(app, ["inspect", str(fixtures / "encrypted.pdf")])
+    assert result.exit_code == 2 and "EncryptedDocument" in result.output
+    ok = runner.invoke(app, ["inspect", str(fixtures / "encrypted.pdf"), "--password", "secret"])
+    assert ok.exit_code == 0, ok.output
+    missing = runner.invoke(app, ["inspect", str(tmp_path / "nope.pdf")])
+    assert missing.exit_code == 2 and "does not exist" in missing.output
+    bad_pages = runner.invoke(app, ["inspect", str(fixtures / "invoice-1.pdf"), "--pages", "3"])
+    assert bad_pages.exit_code != 0
+
+
+def test_console_script_runs() -> None:
+    exe = Path(sys.executable).with_name("docintel")
+    proc = subprocess.run([exe, "--help"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "inspect" in proc.stdout
+
+
+def test_import_is_light() -> None:
+    code = (
+        "import sys, docintel; heavy = {'pymupdf', 'cv2', 'torch', 'vllm', 'httpx', 'numpy'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
