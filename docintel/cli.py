@@ -57,8 +57,9 @@ def inspect(
                 f"{len(page.words)} words, {page.tokens()} image tokens" + _correction_note(page),
                 title_justify="left",
             )
-            for col in ("#", "kind", "box (pt)", "conf", "source", "text"):
-                table.add_column(col, overflow="ellipsis", no_wrap=col != "text")
+            for col in ("#", "kind", "box (pt)", "conf", "source"):
+                table.add_column(col, no_wrap=True)
+            table.add_column("text", no_wrap=True, overflow="ellipsis", max_width=48)
             for i, r in enumerate(page.regions):
                 b = r.bbox
                 table.add_row(

@@ -455,8 +455,9 @@ def _from_image(page: Page) -> list[Region]:
     free = [c for c in small if not any(b.contains(BBox(*_xyxy(c)), ch) for b in taken)]
     for x, y, w, h, _ in free:
         mask[y : y + h, x : x + w] = 255
-    # glyphs -> lines: close gaps up to ~1.5 char heights; lines -> blocks: under a line apart
-    line_mask = cv2.dilate(mask, np.ones((1, max(3, int(1.5 * ch))), np.uint8))
+    # glyphs -> lines: close word gaps (wide in handwriting) but not column gutters (~3+ ch);
+    # lines -> blocks: less than a line apart
+    line_mask = cv2.dilate(mask, np.ones((1, max(3, int(2.2 * ch))), np.uint8))
     block_mask = cv2.dilate(line_mask, np.ones((max(3, int(0.9 * ch)), 1), np.uint8))
     glyphs = np.array(free) if free else np.zeros((0, 5), int)
     scored = []  # (line box, handwriting score, glyph count): scores are per line
