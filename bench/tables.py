@@ -80,7 +80,8 @@ def main() -> None:
             if args.verbose and (hit < len(pred) or hit < len(want)):
                 kind = "text" if page.kind == PageKind.DIGITAL else "image"
                 print(f"  p{page.index + 1} ({kind}) pred={pred} gold={want}")
-        print(f"{pdf.stem:<12} {len(doc):>5} {d_tp:>3} {d_fp:>3} {d_fn:>3} {dt / len(doc) * 1e3:>8.1f}")
+        ms = dt / len(doc) * 1e3
+        print(f"{pdf.stem:<12} {len(doc):>5} {d_tp:>3} {d_fp:>3} {d_fn:>3} {ms:>8.1f}")
         tp, fp, fn, pages, seconds = tp + d_tp, fp + d_fp, fn + d_fn, pages + len(doc), seconds + dt
         doc.close()
     recall = tp / (tp + fn) if tp + fn else 0.0

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
 from statistics import median
 from typing import TYPE_CHECKING, Any
 
@@ -177,7 +178,7 @@ def _prose_blocks(words: list[Word]) -> set[int]:
     for (block, _), ws in lines.items():
         ws.sort(key=lambda w: w.bbox.x0)
         gap = 0.75 * median(w.bbox.height for w in ws)
-        wide = any(b.bbox.x0 - a.bbox.x1 > gap for a, b in zip(ws, ws[1:], strict=False))
+        wide = any(b.bbox.x0 - a.bbox.x1 > gap for a, b in pairwise(ws))
         per.setdefault(block, []).append((len(ws), wide))
     return {
         b
@@ -326,7 +327,7 @@ def _vector_figures(
     kept = []
     for p in paths:
         r = BBox.of(tuple(p["rect"]))
-        if r.width < 1 and r.height < 1 or any(t.contains(r, 2) for t in tables):
+        if (r.width < 1 and r.height < 1) or any(t.contains(r, 2) for t in tables):
             continue
         kept.append(p)
         cv2.rectangle(mask, (int(r.x0), int(r.y0)), (int(r.x1), int(r.y1)), 255, -1)
@@ -436,7 +437,13 @@ def _from_image(page: Page) -> list[Region]:
     if len(small) == 0:
         return []
     heights = small[:, 3]
-    ch = float(np.median(heights[heights < max(gray.shape) / 20] if (heights < max(gray.shape) / 20).any() else heights))
+    ch = float(
+        np.median(
+            heights[heights < max(gray.shape) / 20]
+            if (heights < max(gray.shape) / 20).any()
+            else heights
+        )
+    )
     small = small[(small[:, 3] <= 2.5 * ch) | (small[:, 2] <= 2.5 * ch)]  # glyph-sized
     to_pt = 1 / page.scale(side)
     regions: list[Region] = []
@@ -482,8 +489,13 @@ def _components(mask: np.ndarray) -> np.ndarray:
     """(x, y, w, h, area) rows of a mask's components, without specks and page-edge debris."""
     _, _, stats, _ = cv2.connectedComponentsWithStats(mask, connectivity=8)
     s = stats[1:]
-    H, W = mask.shape  # noqa: N806
-    edge = (s[:, 0] <= 1) | (s[:, 1] <= 1) | (s[:, 0] + s[:, 2] >= W - 1) | (s[:, 1] + s[:, 3] >= H - 1)
+    H, W = mask.shape
+    edge = (
+        (s[:, 0] <= 1)
+        | (s[:, 1] <= 1)
+        | (s[:, 0] + s[:, 2] >= W - 1)
+        | (s[:, 1] + s[:, 3] >= H - 1)
+    )
     return s[(s[:, 3] >= 4) & (s[:, 4] >= 8) & ~edge]
 
 
@@ -562,7 +574,8 @@ def _handwriting_score(comps: np.ndarray, ch: float, ink: np.ndarray) -> float:
     moves each word off the line and leans, each word differently. Three cues, each scaled
     to 0..1: (a) scatter of per-word baselines around the line's fitted baseline, (b) spread
     of the per-word slant (shear from second moments of tall glyphs), (c) the slant itself.
-    Weighted 0.35 / 0.25 / 0.4, so italic print alone (c) stays below the 0.5 cut.
+    Weighted 0.35 / 0.25 / 0.4, so italic print alone (c) stays below the 0.5 cut. Slant is
+    only measured on glyphs >= 20 px tall (noise below), so small writing is read as print.
     """
     comps = comps[comps[:, 3] >= 0.5 * ch]
     if len(comps) < 4:
@@ -578,14 +591,16 @@ def _handwriting_score(comps: np.ndarray, ch: float, ink: np.ndarray) -> float:
     for idx in words:
         shear = []
         for cx, cy, cw, chh, _ in comps[idx]:
-            if chh >= max(0.8 * ch, 12):  # smaller glyphs give noisy moments
+            if chh >= max(0.8 * ch, 20):  # smaller glyphs give noisy moments
                 m = cv2.moments(ink[cy : cy + chh, cx : cx + cw], binaryImage=True)
                 if m["mu02"] > 0:
                     shear.append(m["mu11"] / m["mu02"])
         if shear:
             slants.append(float(np.median(shear)))
     lean = abs(float(np.median(slants))) if slants else 0.0
-    spread = float(np.median(np.abs(np.array(slants) - np.median(slants)))) if len(slants) >= 3 else 0.0
+    spread = (
+        float(np.median(np.abs(np.array(slants) - np.median(slants)))) if len(slants) >= 3 else 0.0
+    )
     parts = (
         np.clip((scatter - 0.03) / 0.08, 0, 1),
         np.clip((spread - 0.03) / 0.07, 0, 1),

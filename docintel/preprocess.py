@@ -326,7 +326,10 @@ def _analyse(
 
 
 def estimate_skew(gray: np.ndarray, max_angle: float = 15.0) -> float:
-    """Skew of text lines in degrees, counterclockwise positive, within +-max_angle; 0.0 when no text lines are found."""  # noqa: E501
+    """Skew of text lines in degrees, counterclockwise positive, within +-max_angle.
+
+    0.0 when no text lines are found.
+    """
     bw = _binarize(_downscale(_as_uint8(gray), _MAX_ESTIMATE_SIZE))
     return _skew_from_lines(bw, _text_lines(bw, max_angle), max_angle)
 
@@ -410,7 +413,10 @@ def correct(
     enhance: bool = True,
     work_size: int = 1600,
 ) -> tuple[Image.Image, Correction]:
-    """Estimate on a downscaled grayscale copy (longest side work_size), apply to the full image. Returns an L-mode (grayscale) image if enhance else same mode as input."""  # noqa: E501
+    """Estimate on a grayscale copy (longest side ``work_size``), apply to the full image.
+
+    Returns an L-mode image when ``enhance``, else the input's mode.
+    """
     rotation, skew = 0, 0.0
     if orientation or deskew:
         small = _downscale(_to_gray(image), work_size)
@@ -420,7 +426,10 @@ def correct(
 
 
 def apply(image: Image.Image, correction: Correction) -> Image.Image:
-    """Apply a previously estimated correction to another rendering of the same page (e.g. at a different resolution): rotation, then deskew, then enhance."""  # noqa: E501
+    """Apply a correction estimated earlier to another rendering of the same page.
+
+    Rotation, then deskew (canvas kept), then enhance; any resolution.
+    """
     out = image
     if correction.enhanced:
         # The result is grayscale anyway: convert first so the rotations move 1 band, not 3.

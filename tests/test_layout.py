@@ -84,7 +84,9 @@ def test_figures_vector_and_image() -> None:
         page.draw_bezier((150, 400), (200, 330), (260, 460), (320, 380), color=(1, 0, 0))
         page.draw_rect(pymupdf.Rect(280, 250, 360, 320), color=(0, 0, 0), fill=(1, 0.9, 0.6))
         pixels = np.random.default_rng(0).integers(0, 255, (80, 120, 3), dtype=np.uint8)
-        page.insert_image(pymupdf.Rect(100, 560, 400, 760), stream=png_bytes(Image.fromarray(pixels)))
+        page.insert_image(
+            pymupdf.Rect(100, 560, 400, 760), stream=png_bytes(Image.fromarray(pixels))
+        )
 
     page = _pdf(draw)[0]
     figures = _of(page, RegionKind.FIGURE)
@@ -182,7 +184,9 @@ def test_fixture_diagram_and_note() -> None:
     truth = _truth()
     if (FIXTURES / "diagram.pdf").exists():
         page = docintel.load(FIXTURES / "diagram.pdf")[0]
-        gold = [BBox.of(r["bbox"]) for r in truth["diagram.pdf"]["regions"][0] if r["kind"] == "figure"]
+        gold = [
+            BBox.of(r["bbox"]) for r in truth["diagram.pdf"]["regions"][0] if r["kind"] == "figure"
+        ]
         assert _best(_of(page, RegionKind.FIGURE), gold[0]) >= 0.5
     if (FIXTURES / "note-handwriting.png").exists():
         page = docintel.load(FIXTURES / "note-handwriting.png")[0]
