@@ -1,6 +1,6 @@
 """Every way in: a path, bytes, a file object, base64, a data: URL; and the errors you get.
 
-    python examples/load_anything.py
+python examples/load_anything.py
 """
 
 import base64

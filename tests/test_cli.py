@@ -11,10 +11,10 @@ from typer.testing import CliRunner
 
 from docintel.cli import app
 
-runner = CliRunner()
+runner = CliRunner(env={"COLUMNS": "160"})
 
 
-def test_inspect_prints_pages_and_regions_and_writes_overlay(fixtures: Path, tmp_path: Path) -> None:
+def test_inspect_prints_regions_and_writes_overlay(fixtures: Path, tmp_path: Path) -> None:
     out = tmp_path / "overlay.png"
     result = runner.invoke(app, ["inspect", str(fixtures / "invoice-1.pdf"), "--out", str(out)])
     assert result.exit_code == 0, result.output
