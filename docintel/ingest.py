@@ -270,7 +270,7 @@ def _pdf_page(doc: Document, page: pymupdf.Page, index: int) -> Page:
     rect = page.rect
     words = [
         Word(text=w[4], bbox=BBox.of(w[:4]), block=w[5], line=w[6])
-        for w in page.get_text("words", sort=True)
+        for w in page.get_text("words")  # content order; sort=True costs 8 ms/page in Python
         if w[4].strip()
     ]
     kind = PageKind.DIGITAL
