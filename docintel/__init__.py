@@ -3,6 +3,7 @@
 ``import docintel`` stays light: pymupdf, OpenCV and model engines load when first needed.
 """
 
+from .checks import check
 from .document import Document, DocumentKind, Page, PageKind, Region, RegionKind, Word
 from .errors import (
     BlockedURL,
@@ -10,20 +11,25 @@ from .errors import (
     DocintelError,
     EmptyDocument,
     EncryptedDocument,
+    EngineUnavailable,
+    ExtractionFailed,
     FetchError,
     InputError,
     InputNotFound,
     InputTooLarge,
     UnsupportedInput,
 )
+from .extract import extract, extract_many, extract_regions
 from .geometry import BBox
 from .ingest import load
+from .result import Attempt, Result
 from .settings import Settings, get_settings
 from .tokens import image_tokens
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Attempt",
     "BBox",
     "BlockedURL",
     "CorruptDocument",
@@ -32,6 +38,8 @@ __all__ = [
     "DocumentKind",
     "EmptyDocument",
     "EncryptedDocument",
+    "EngineUnavailable",
+    "ExtractionFailed",
     "FetchError",
     "InputError",
     "InputNotFound",
@@ -40,9 +48,14 @@ __all__ = [
     "PageKind",
     "Region",
     "RegionKind",
+    "Result",
     "Settings",
     "UnsupportedInput",
     "Word",
+    "check",
+    "extract",
+    "extract_many",
+    "extract_regions",
     "get_settings",
     "image_tokens",
     "load",

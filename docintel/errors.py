@@ -8,13 +8,17 @@
     │   ├── CorruptDocument        claims a format but cannot be parsed
     │   ├── EncryptedDocument      needs a password (or the one given is wrong)
     │   └── InputTooLarge          over a configured limit (bytes, pages, pixels)
-    └── FetchError                 a URL could not be fetched
-        └── BlockedURL             the URL points somewhere docintel refuses to go
+    ├── FetchError                 a URL could not be fetched
+    │   └── BlockedURL             the URL points somewhere docintel refuses to go
+    ├── EngineUnavailable          no model engine can run here (says how to get one)
+    └── ExtractionFailed           attempts ran out; carries the last candidate and every attempt
 
 Each message says what went wrong and what to do about it.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class DocintelError(Exception):
@@ -60,3 +64,24 @@ class FetchError(DocintelError):
 
 class BlockedURL(FetchError):
     """The URL's scheme or address is not allowed (private, loopback, link-local, ...)."""
+
+
+class EngineUnavailable(DocintelError):
+    """No engine can run with this configuration; the message says how to get one."""
+
+
+class ExtractionFailed(DocintelError):
+    """Every attempt failed. ``result`` holds the last candidate, every attempt and error."""
+
+    def __init__(self, message: str, result: Any) -> None:
+        super().__init__(message)
+        self.result = result
+
+    @property
+    def last_candidate(self) -> str | None:
+        """The raw text of the last attempt (what the model said), if any."""
+        return self.result.attempts[-1].text if self.result.attempts else None
+
+    @property
+    def errors(self) -> list[str]:
+        return list(self.result.errors)

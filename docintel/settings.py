@@ -35,6 +35,29 @@ class Settings(Limits):
         False, description="Also deskew/denoise born-digital PDF pages (normally left alone)."
     )
 
+    # ---- engines ----
+    engine: str = Field("auto", description="auto | vllm | server | transformers")
+    model: str = Field(
+        "mistralai/Pixtral-12B-2409", description="Model id or local weights directory."
+    )
+    server_url: str | None = Field(
+        None, description="Base URL of a vLLM / OpenAI-compatible server (enables 'server')."
+    )
+    server_model: str | None = Field(None, description="Model name on the server (default: ask).")
+    api_key: str | None = Field(None, description="API key for the server.")
+    structured_backend: str = Field(
+        "outlines", description="vLLM structured-output backend: outlines | xgrammar | guidance"
+    )
+
+    # ---- extraction ----
+    max_attempts: int = Field(3, ge=1, le=10, description="Attempts per request, retries included.")
+    max_tokens: int = Field(2048, ge=16, description="Token budget of a first attempt.")
+    max_tokens_cap: int = Field(16384, ge=16, description="Largest budget after truncation.")
+    pages_per_request: int = Field(8, ge=1, description="Most page images in one request.")
+    image_tokens_per_request: int = Field(
+        40_000, ge=1000, description="Most image tokens in one request (Pixtral: 128k context)."
+    )
+
 
 def get_settings(**overrides: object) -> Settings:
     """Settings from the environment, with keyword overrides on top."""

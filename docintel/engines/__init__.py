@@ -1,0 +1,92 @@
+"""Engines: one protocol (``base.Engine``), one adapter module per backend.
+
+``get_engine`` turns a name into a loaded engine (cached, since loading a model is costly);
+``"auto"`` picks in-process vLLM where CUDA and the weights are present, the server where one
+is configured, and otherwise says exactly how to get a model.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import threading
+from pathlib import Path
+
+from ..errors import EngineUnavailable
+from ..settings import Settings, get_settings
+from .base import Engine, GenerationOutput, GenerationRequest, Sampling
+
+__all__ = ["Engine", "GenerationOutput", "GenerationRequest", "Sampling", "get_engine"]
+
+_ENGINES: dict[tuple[str, str, str | None], Engine] = {}
+_LOCK = threading.Lock()
+
+
+def get_engine(engine: str | Engine | None = None, settings: Settings | None = None) -> Engine:
+    """The engine named ``engine`` (or ``settings.engine``), loaded once and reused."""
+    if engine is not None and not isinstance(engine, str):
+        return engine
+    settings = settings or get_settings()
+    name = engine or settings.engine
+    if name == "auto":
+        name = _auto(settings)
+    key = (name, settings.model, settings.server_url)
+    with _LOCK:
+        if key not in _ENGINES:
+            _ENGINES[key] = _load(name, settings)
+        return _ENGINES[key]
+
+
+def _load(name: str, settings: Settings) -> Engine:
+    if name == "vllm":
+        from .vllm import VLLMEngine
+
+        return VLLMEngine(settings.model, structured_backend=settings.structured_backend)  # type: ignore[arg-type]
+    if name == "server":
+        if not settings.server_url:
+            raise EngineUnavailable(
+                "engine 'server' needs a server URL: set DOCINTEL_SERVER_URL=http://host:8000 "
+                "(a `vllm serve` or any OpenAI-compatible endpoint)."
+            )
+        from .server import ServerEngine
+
+        return ServerEngine(settings.server_url, settings.server_model, api_key=settings.api_key)
+    if name == "transformers":
+        from .transformers import TransformersEngine
+
+        return TransformersEngine(settings.model)
+    raise EngineUnavailable(f"unknown engine {name!r}: use auto, vllm, server or transformers.")
+
+
+def _auto(settings: Settings) -> str:
+    if settings.server_url:
+        return "server"
+    if _cuda() and importlib.util.find_spec("vllm") and _weights_present(settings.model):
+        return "vllm"
+    raise EngineUnavailable(
+        "no model engine is available here: no DOCINTEL_SERVER_URL is set, and in-process vLLM "
+        f"needs a CUDA GPU, the vllm package and the weights of {settings.model!r}. Either "
+        "point DOCINTEL_SERVER_URL at a running `vllm serve mistralai/Pixtral-12B-2409 "
+        "--tokenizer-mode mistral`, or on a GPU machine `pip install 'docintel[vllm]'` and "
+        "download the weights (`huggingface-cli download mistralai/Pixtral-12B-2409`), or set "
+        "DOCINTEL_MODEL to a local weights directory and engine='transformers'."
+    )
+
+
+def _cuda() -> bool:
+    if not importlib.util.find_spec("torch"):
+        return False
+    import torch
+
+    return bool(torch.cuda.is_available())
+
+
+def _weights_present(model: str) -> bool:
+    """A local directory, or a model id already in the Hugging Face cache."""
+    if Path(model).expanduser().is_dir():
+        return True
+    hub = Path(
+        os.environ.get("HF_HUB_CACHE")
+        or Path(os.environ.get("HF_HOME", "~/.cache/huggingface")) / "hub"
+    )
+    return (hub.expanduser() / f"models--{model.replace('/', '--')}").is_dir()

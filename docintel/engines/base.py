@@ -1,0 +1,77 @@
+"""The one engine protocol: a batch of generation requests in, one output per request out.
+
+A request carries everything an engine needs (system and user text, images, the output
+schema, sampling settings); turning it into the backend's input and the schema into the
+backend's constraint is the adapter's job. Adapters live one per module in this package, and
+nothing outside it imports vllm, transformers, torch or openai.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+
+if TYPE_CHECKING:
+    from PIL import Image
+    from pydantic import BaseModel
+
+FinishReason = Literal["stop", "length", "error"]
+
+
+@dataclass(frozen=True)
+class Sampling:
+    """Decoding settings for one request."""
+
+    max_tokens: int = 1024
+    temperature: float = 0.0
+    top_p: float = 1.0
+    seed: int | None = 0
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One prompt for the model: text, images, and the schema its answer must follow."""
+
+    prompt: str
+    schema: type[BaseModel]
+    images: Sequence[Image.Image] = ()
+    system: str | None = None
+    sampling: Sampling = field(default_factory=Sampling)
+    id: str = ""
+
+    def json_schema(self) -> dict[str, Any]:
+        return self.schema.model_json_schema()
+
+
+@dataclass
+class GenerationOutput:
+    """What the engine produced for one request.
+
+    ``finish_reason`` is ``"stop"`` for a complete answer, ``"length"`` when the token budget
+    cut it, ``"error"`` when the engine failed on this request (``error`` says why; engine
+    failures are returned, not raised, so one bad request does not sink its batch).
+    """
+
+    text: str
+    finish_reason: FinishReason
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    seconds: float = 0.0
+    error: str | None = None
+
+
+@runtime_checkable
+class Engine(Protocol):
+    """A model that answers batches of requests under each request's schema."""
+
+    name: str  # "vllm", "server", "transformers", ...
+    model: str  # model id or weights directory
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
+        """Answer every request; the output list matches the request list in order."""
+        ...
+
+    def close(self) -> None:
+        """Release the model (GPU memory, connections, subprocesses)."""
+        ...

@@ -1,0 +1,95 @@
+"""What extraction returns: the typed value and everything that led to it."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
+
+from .errors import ExtractionFailed
+
+T = TypeVar("T", bound=BaseModel)
+
+
+@dataclass
+class Attempt:
+    """One model call for one request, successful or not."""
+
+    number: int  # 1-based
+    text: str  # the raw model output
+    finish_reason: str  # stop | length | error
+    errors: list[str]  # why it was rejected; empty when accepted
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    max_tokens: int
+    temperature: float
+    part: int = 0  # which request of the document (multi-page documents may need several)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+@dataclass
+class Result(Generic[T]):
+    """The outcome of extracting ``schema`` from one document (or one region of it).
+
+    ``value`` is the validated value when ``ok``; otherwise the last candidate that parsed,
+    if any. ``errors`` are the last attempt's errors; ``attempts`` has every attempt.
+    """
+
+    schema: type[T]
+    value: T | None
+    ok: bool
+    attempts: list[Attempt] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    engine: str = ""
+    model: str = ""
+    document: str = ""  # sha256
+    source: str | None = None  # file name, when known
+    pages: list[int] = field(default_factory=list)  # 0-based pages the value came from
+    region: Any = None  # the Region, for per-region extraction
+    timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+
+    @property
+    def prompt_tokens(self) -> int:
+        return sum(a.prompt_tokens for a in self.attempts)
+
+    @property
+    def completion_tokens(self) -> int:
+        return sum(a.completion_tokens for a in self.attempts)
+
+    @property
+    def seconds(self) -> float:
+        return sum(self.timings.values())
+
+    def raise_for_failure(self) -> Result[T]:
+        """Return self when ok; raise ``ExtractionFailed`` (carrying this result) otherwise."""
+        if not self.ok:
+            last = "; ".join(self.errors[:3]) or "no attempt was made"
+            raise ExtractionFailed(
+                f"could not extract {self.schema.__name__} from {self.source or 'the document'} "
+                f"in {len(self.attempts)} attempt(s): {last}",
+                self,
+            )
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary: value, status, attempts, tokens, timings."""
+        return {
+            "schema": self.schema.__name__,
+            "ok": self.ok,
+            "value": None if self.value is None else self.value.model_dump(mode="json"),
+            "errors": self.errors,
+            "engine": self.engine,
+            "model": self.model,
+            "document": self.document,
+            "source": self.source,
+            "pages": self.pages,
+            "prompt_tokens": self.prompt_tokens,
+            "completion_tokens": self.completion_tokens,
+            "timings": self.timings,
+            "attempts": [asdict(a) for a in self.attempts],
+        }
