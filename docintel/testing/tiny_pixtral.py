@@ -109,6 +109,7 @@ def model_config() -> Any:
 
     Head dims are 32 because vLLM's CPU attention supports only 32, 64, 80, ...
     """
+    ensure_torchvision()  # transformers' config modules import torchvision via image_utils
     from transformers import LlavaConfig, MistralConfig, PixtralVisionConfig
 
     vision = PixtralVisionConfig(
@@ -116,12 +117,10 @@ def model_config() -> Any:
         intermediate_size=128,
         num_hidden_layers=2,
         num_attention_heads=2,
-        head_dim=32,
         num_channels=3,
         image_size=LONGEST_EDGE,
         patch_size=PATCH_SIZE,
         hidden_act="silu",  # as in Pixtral 12B
-        rope_theta=10000.0,
     )
     text = MistralConfig(
         vocab_size=131072,
@@ -157,6 +156,7 @@ def model_config() -> Any:
 
 def _build_processor() -> Any:
     """The Pixtral processor: real Tekken tokenizer, Pixtral image settings, Pixtral chat format."""
+    ensure_torchvision()
     from transformers import PixtralImageProcessor, PixtralProcessor
     from transformers.integrations.mistral import convert_tekken_tokenizer
 
@@ -226,7 +226,6 @@ def build(path: str | Path, *, seed: int = 0, overwrite: bool = False) -> Path:
     try:
         torch.manual_seed(seed)
         model = LlavaForConditionalGeneration(model_config())
-        model.to(torch.bfloat16)  # Pixtral ships bf16; halves the file
         model.generation_config.do_sample = False
         model.generation_config.pad_token_id = 11
         model.save_pretrained(tmp, safe_serialization=True)
