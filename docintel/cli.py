@@ -76,6 +76,56 @@ def inspect(
         raise typer.Exit(2) from None
 
 
+@app.command()
+def extract(
+    source: Annotated[str, typer.Argument(help="A file path, http(s) URL or data: URL.")],
+    schema: Annotated[str, typer.Option(help="The schema: module:Class or path/to/file.py:Class.")],
+    engine: Annotated[
+        str, typer.Option(help="auto | vllm | server | transformers", envvar="DOCINTEL_ENGINE")
+    ] = "auto",
+    model: Annotated[str | None, typer.Option(help="Model id or local weights directory.")] = None,
+    pages: Annotated[str | None, typer.Option(help="Pages to use, e.g. '1,3-5'.")] = None,
+    max_attempts: Annotated[int | None, typer.Option(help="Attempts, retries included.")] = None,
+    password: Annotated[str | None, typer.Option(help="Password of an encrypted PDF.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the full result as JSON.")] = False,
+) -> None:
+    """Extract a schema from a document and print the typed result."""
+    import json
+
+    from .extract import extract as run_extract
+    from .ingest import load
+    from .schemas_loader import resolve_schema
+    from .settings import get_settings
+
+    overrides = {"engine": engine} | ({"model": model} if model else {})
+    settings = get_settings(**overrides)
+    try:
+        model_cls = resolve_schema(schema)
+        doc = load(source, password=password, settings=settings)
+        chosen = _page_numbers(pages, len(doc)) if pages else None
+        result = run_extract(
+            doc, model_cls, pages=chosen, max_attempts=max_attempts, settings=settings,
+            raise_on_failure=False,
+        )  # fmt: skip
+    except DocintelError as exc:
+        err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+    else:
+        status = "[green]ok[/]" if result.ok else "[red]failed[/]"
+        console.print(
+            f"{status}  {model_cls.__name__} from {doc.name or 'input'} via {result.engine} "
+            f"({result.model}), {len(result.attempts)} attempt(s), "
+            f"{result.prompt_tokens}+{result.completion_tokens} tokens, {result.seconds:.1f} s"
+        )
+        if result.value is not None:
+            console.print_json(result.value.model_dump_json())
+        for e in result.errors:
+            err.print(f"[red]-[/] {e}")
+    raise typer.Exit(0 if result.ok else 1)
+
+
 def _correction_note(page: object) -> str:
     c = getattr(page, "correction", None)
     if c is None:

