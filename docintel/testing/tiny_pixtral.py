@@ -24,8 +24,9 @@ from typing import Any
 
 from docintel.engines._torch_compat import ensure_torchvision
 
-VERSION = "tiny-pixtral-v1"
-# Bump when the layout or config changes: a stamp with another value forces a rebuild.
+# Bump VERSION whenever the config, template or file layout changes: cached builds carry it in
+# their stamp file, and a stamp with another value forces a rebuild.
+VERSION = "tiny-pixtral-v2"
 _STAMP = "docintel-tiny-pixtral.json"
 
 IMAGE_TOKEN_ID = 10
@@ -40,6 +41,8 @@ IMAGE_STD = [0.26862954, 0.26130258, 0.27577711]
 # Pixtral 12B 2409 chat format (mistral-common's v3 Tekken instruct encoding): the system
 # prompt goes in front of the *last* user message, images become one [IMG] placeholder each
 # (the processor expands it into rows of [IMG] + [IMG_BREAK], the last break [IMG_END]).
+# Like mistral-common, text chunks followed by a single image are encoded image first
+# (its ``force_img_first`` compatibility rule), so ids match its encoder for that common case.
 CHAT_TEMPLATE = """\
 {%- if messages[0]["role"] == "system" -%}
     {%- if messages[0]["content"] is string -%}
@@ -65,11 +68,21 @@ CHAT_TEMPLATE = """\
         {%- if message["content"] is string -%}
             {{- message["content"] -}}
         {%- else -%}
+            {#- Loop over message["content"] itself: vLLM detects list-content templates so. -#}
+            {%- set image_first = message["content"] | length >= 2 \
+and message["content"][-1]["type"] in ["image", "image_url"] \
+and (message["content"][:-1] | selectattr("type", "equalto", "text") | list | length) \
+== message["content"] | length - 1 -%}
             {%- for chunk in message["content"] -%}
+                {%- if image_first and loop.first -%}
+                    {{- "[IMG]" -}}
+                {%- endif -%}
                 {%- if chunk["type"] == "text" -%}
                     {{- chunk["text"] -}}
                 {%- elif chunk["type"] in ["image", "image_url"] -%}
-                    {{- "[IMG]" -}}
+                    {%- if not image_first -%}
+                        {{- "[IMG]" -}}
+                    {%- endif -%}
                 {%- else -%}
                     {{- raise_exception("Unsupported content type: " + chunk["type"]) -}}
                 {%- endif -%}
@@ -92,7 +105,7 @@ CHAT_TEMPLATE = """\
 
 
 def default_path() -> Path:
-    """Where tests and examples keep the tiny model: ``$DOCINTEL_CACHE`` or ``~/.cache/docintel``."""
+    """Where tests keep the tiny model: under ``$DOCINTEL_CACHE``, else ``~/.cache/docintel``."""
     root = os.environ.get("DOCINTEL_CACHE") or Path.home() / ".cache" / "docintel"
     return Path(root) / VERSION
 
@@ -197,6 +210,30 @@ def _read_stamp(path: Path) -> dict[str, Any] | None:
         return None
 
 
+_FILES = (
+    "config.json",
+    "generation_config.json",
+    "model.safetensors",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "chat_template.jinja",
+    "processor_config.json",
+    "preprocessor_config.json",
+)
+
+
+def is_built(path: str | Path, *, seed: int = 0) -> bool:
+    """Whether ``path`` holds a complete build of this version with this seed."""
+    path = Path(path)
+    stamp = _read_stamp(path)
+    return (
+        stamp is not None
+        and stamp.get("version") == VERSION
+        and stamp.get("seed") == seed
+        and all((path / name).is_file() for name in _FILES)
+    )
+
+
 def build(path: str | Path, *, seed: int = 0, overwrite: bool = False) -> Path:
     """Write the tiny model to ``path`` and return it.
 
@@ -207,14 +244,7 @@ def build(path: str | Path, *, seed: int = 0, overwrite: bool = False) -> Path:
     interrupted or concurrent build never leaves a half-written model behind.
     """
     path = Path(path)
-    stamp = _read_stamp(path)
-    if (
-        not overwrite
-        and stamp is not None
-        and stamp.get("version") == VERSION
-        and stamp.get("seed") == seed
-        and (path / "model.safetensors").is_file()
-    ):
+    if not overwrite and is_built(path, seed=seed):
         return path
 
     ensure_torchvision()  # before transformers' processors import torchvision
@@ -223,14 +253,21 @@ def build(path: str | Path, *, seed: int = 0, overwrite: bool = False) -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}-", dir=path.parent))
+    tmp.chmod(0o755)  # mkdtemp makes it private; the model is shared cache content
     try:
         torch.manual_seed(seed)
         model = LlavaForConditionalGeneration(model_config())
         model.generation_config.do_sample = False
         model.generation_config.pad_token_id = 11
         model.save_pretrained(tmp, safe_serialization=True)
-        _build_processor().save_pretrained(tmp)
+        processor = _build_processor()
+        processor.save_pretrained(tmp)
+        # transformers 5 nests the image settings in processor_config.json; older loaders
+        # (and vLLM's image-processor lookup on some versions) read preprocessor_config.json.
+        processor.image_processor.save_pretrained(tmp)
         params = sum(p.numel() for p in model.parameters())
+        for file in tmp.iterdir():
+            file.chmod(0o644)  # safetensors writes owner-only files
         (tmp / _STAMP).write_text(
             json.dumps({"version": VERSION, "seed": seed, "parameters": params}, indent=2)
         )
