@@ -73,7 +73,23 @@ def page() -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def engine(tiny_model: Path) -> Iterator[VLLMEngine]:
+def one_thread() -> Iterator[None]:
+    """One OpenMP thread while these tests run.
+
+    On a small shared CI box, vLLM's two OpenMP threads spin at every barrier while another
+    process holds one of the cores: decoding dropped from ~120 to ~9 tokens/s. (torch is loaded
+    by then, so OMP_NUM_THREADS would come too late; set_num_threads still applies.)
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def engine(tiny_model: Path, one_thread: None) -> Iterator[VLLMEngine]:
     eng = VLLMEngine(str(tiny_model), structured_backend="outlines", **TEST_KWARGS)
     print(f"VLLMEngine(outlines) started in {eng.startup_seconds:.1f} s")
     yield eng

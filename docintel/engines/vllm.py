@@ -13,6 +13,7 @@ import gc
 import io
 import json
 import os
+import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +31,7 @@ StructuredBackend = Literal["outlines", "xgrammar", "guidance"]
 # Defaults for running vLLM on a CPU, set only where the user has not chosen otherwise.
 # One process: engine start ~3 s instead of 20-45 s with the multiprocessing engine core.
 # nobind: vLLM otherwise pins its OpenMP threads to one core (~4 s/request instead of 0.2-0.6 s).
-# KV cache: vLLM's CPU default (4 GiB+) is far more than a test or a small box can spare.
+# KV cache in GiB: enough for tests and small batches on a small box; raise it for production.
 CPU_ENV_DEFAULTS: dict[str, str] = {
     "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
     "VLLM_CPU_OMP_THREADS_BIND": "nobind",
@@ -74,8 +75,6 @@ def prepare_vllm(*, cpu: bool | None = None) -> None:
     if cpu if cpu is not None else not has_cuda():
         apply_cpu_env_defaults()
     ensure_torchvision()
-    import sys
-
     from vllm.model_executor.models import registry
 
     # vLLM documents this list as the hook for changing how the subprocess is started.
@@ -264,6 +263,9 @@ class VLLMEngine:
         try:
             conversations = [chat_messages(r) for r in requests]
             params = [self._sampling(r) for r in requests]
+            # "openai": our messages are always content lists. vLLM otherwise guesses the format
+            # from the chat template and can guess "string", which loses the image placeholders
+            # ("Failed to apply prompt replacement for mm_items['image'][0]").
             results = self.llm.chat(
                 conversations, params, use_tqdm=False, chat_template_content_format="openai"
             )
