@@ -21,7 +21,7 @@ pytest.importorskip("vllm")
 from PIL import Image, ImageDraw  # noqa: E402
 
 from docintel.engines.base import GenerationRequest, Sampling  # noqa: E402
-from docintel.engines.vllm import VLLMEngine, bound_integers_as_enums  # noqa: E402
+from docintel.engines.vllm import VLLMEngine  # noqa: E402
 
 # Small dummy image for vLLM's startup profiling (the default 1024 px costs ~13 s on a CPU),
 # eager mode (torch.compile of the model costs ~12 s at every start): tests only.
@@ -104,13 +104,6 @@ def request(page: Image.Image, *, seed: int = 0, max_tokens: int = 256, prompt: 
         system="You read business documents.",
         sampling=Sampling(max_tokens=max_tokens, temperature=1.0, seed=seed),
     )
-
-
-def test_bounded_integers_become_enums() -> None:
-    schema = bound_integers_as_enums(Doc.model_json_schema())
-    assert schema["$defs"]["Item"]["properties"]["qty"]["enum"] == list(range(100))
-    wide = {"type": "integer", "minimum": 0, "maximum": 10**6}
-    assert bound_integers_as_enums(wide) == wide  # too many values: left to validation
 
 
 def test_batch_extracts_valid_json_in_order(engine: VLLMEngine, page: Image.Image) -> None:

@@ -7,7 +7,7 @@ render, prompt, constrained decoding, validation, Result) runs for real.
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Literal
 
@@ -18,13 +18,13 @@ from typer.testing import CliRunner
 pytest.importorskip("transformers")
 pytest.importorskip("outlines")
 
-import docintel  # noqa: E402
-from docintel.cli import app  # noqa: E402
-from docintel.engines.transformers import TransformersEngine  # noqa: E402
-from docintel.testing import tiny_pixtral  # noqa: E402
+import docintel
+from docintel.cli import app
+from docintel.engines.transformers import TransformersEngine
+from docintel.testing import tiny_pixtral
 
 
-class Kind(str, Enum):
+class Kind(StrEnum):
     INVOICE = "invoice"
     RECEIPT = "receipt"
 

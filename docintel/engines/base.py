@@ -41,7 +41,10 @@ class GenerationRequest:
     id: str = ""
 
     def json_schema(self) -> dict[str, Any]:
-        return self.schema.model_json_schema()
+        """The constraint to decode under: the schema made grammar-safe (see ``grammar``)."""
+        from ..grammar import constraint_schema
+
+        return constraint_schema(self.schema)
 
 
 @dataclass

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import httpx
 
 from docintel.engines.base import GenerationOutput, GenerationRequest
-from docintel.engines.vllm import bound_integers_as_enums, chat_messages, map_finish_reason
+from docintel.engines.vllm import chat_messages, map_finish_reason
 
 StructuredField = Literal["response_format", "structured_outputs"]
 
@@ -97,8 +97,7 @@ class ServerEngine:
 
     def _body(self, request: GenerationRequest) -> dict[str, Any]:
         """The chat-completions payload for one request."""
-        # Equivalent schema; exact integer bounds also for backends (outlines) that drop them.
-        schema = bound_integers_as_enums(request.json_schema())
+        schema = request.json_schema()
         s = request.sampling
         body: dict[str, Any] = {
             "model": self.model,

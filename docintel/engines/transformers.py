@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from docintel.engines._torch_compat import ensure_torchvision
 from docintel.engines.base import FinishReason, GenerationOutput, GenerationRequest
+from docintel.grammar import constraint_schema
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -126,11 +127,14 @@ class TransformersEngine:
 
             if self.backend == "llguidance":
                 # Compact JSON: no free whitespace for a weak model to pad with.
-                spec = {**schema.model_json_schema(), "x-guidance": {"whitespace_flexible": False}}
+                spec = {**constraint_schema(schema), "x-guidance": {"whitespace_flexible": False}}
                 processor = self._llguidance().get_json_schema_logits_processor(json.dumps(spec))
                 gen = outlines.Generator(self._outlines_model, processor=processor)
             else:
-                gen = outlines.Generator(self._outlines_model, schema, backend=self.backend)
+                from outlines.types import JsonSchema
+
+                safe = JsonSchema(json.dumps(constraint_schema(schema)))
+                gen = outlines.Generator(self._outlines_model, safe, backend=self.backend)
             self._generators[schema] = gen
         return gen
 

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from docintel.engines._torch_compat import ensure_torchvision
 from docintel.engines.base import FinishReason, GenerationOutput, GenerationRequest
+from docintel.grammar import constraint_schema
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -47,7 +48,6 @@ REGEX_TIMEOUT_DEFAULT = "60"
 
 # Outlines compiles JSON schemas to regular expressions and ignores integer bounds; a bounded
 # integer with at most this many values is rewritten as an enum so the bounds hold.
-_MAX_ENUM_RANGE = 256
 
 
 def has_cuda() -> bool:
@@ -124,47 +124,22 @@ def chat_messages(request: GenerationRequest) -> list[dict[str, Any]]:
     return messages
 
 
-def bound_integers_as_enums(schema: Any) -> Any:
-    """Rewrite small bounded integer ranges as enums, recursively (for the outlines backend).
-
-    Outlines' JSON-schema-to-regex ignores ``minimum``/``maximum``, so a random or careless
-    model may write ``-7`` for a ``ge=0`` field and fail validation; an enum of the allowed
-    values is exact. Larger ranges are left as they are (validation catches them).
-    """
-    if isinstance(schema, list):
-        return [bound_integers_as_enums(item) for item in schema]
-    if not isinstance(schema, dict):
-        return schema
-    out = {key: bound_integers_as_enums(value) for key, value in schema.items()}
-    if out.get("type") == "integer" and "enum" not in out:
-        low, high = out.get("minimum"), out.get("maximum")
-        if "exclusiveMinimum" in out:
-            low = int(out["exclusiveMinimum"]) + 1
-        if "exclusiveMaximum" in out:
-            high = int(out["exclusiveMaximum"]) - 1
-        if isinstance(low, int | float) and isinstance(high, int | float):
-            values = range(int(low) if low == int(low) else int(low) + 1, int(high) + 1)
-            if 0 < len(values) <= _MAX_ENUM_RANGE:
-                out["enum"] = list(values)
-    return out
-
-
-def outlines_constraint(schema: type[BaseModel]) -> dict[str, Any]:
-    """``StructuredOutputsParams`` arguments for a schema, as Outlines builds them for vLLM.
+def outlines_constraint(schema: dict[str, Any]) -> dict[str, Any]:
+    """``StructuredOutputsParams`` arguments for a JSON schema, as Outlines builds them for vLLM.
 
     ``outlines.from_vllm_offline(llm)`` refuses image inputs, but its type adapter turns a
-    pydantic model into the arguments vLLM expects; without Outlines the schema is used as is.
+    schema into the arguments vLLM expects; without Outlines the schema is used as is.
     """
     try:
         from outlines.models.vllm_offline import VLLMOfflineTypeAdapter
+        from outlines.types import JsonSchema
 
-        args = VLLMOfflineTypeAdapter(has_chat_template=True).format_output_type(schema)
-    except Exception:  # Outlines missing or its API moved: the plain JSON schema is equivalent
-        args = {"json": schema.model_json_schema()}
+        adapter = VLLMOfflineTypeAdapter(has_chat_template=True)
+        args = adapter.format_output_type(JsonSchema(json.dumps(schema)))
+    except ImportError:  # Outlines not installed: the plain JSON schema is equivalent
+        args = {"json": schema}
     if isinstance(args.get("json"), str):
         args["json"] = json.loads(args["json"])
-    if "json" in args:
-        args["json"] = bound_integers_as_enums(args["json"])
     return args
 
 
@@ -236,10 +211,11 @@ class VLLMEngine:
     def _constraint(self, schema: type[BaseModel]) -> dict[str, Any]:
         """StructuredOutputsParams arguments for a schema, computed once per schema."""
         if schema not in self._constraints:
+            safe = constraint_schema(schema)
             if self.structured_backend == "outlines":
-                self._constraints[schema] = outlines_constraint(schema)
+                self._constraints[schema] = outlines_constraint(safe)
             else:
-                self._constraints[schema] = {"json": schema.model_json_schema()}
+                self._constraints[schema] = {"json": safe}
         return self._constraints[schema]
 
     def _sampling(self, request: GenerationRequest) -> Any:
