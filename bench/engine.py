@@ -21,7 +21,8 @@ from PIL import Image, ImageDraw
 from pydantic import BaseModel, ConfigDict, Field, create_model
 
 from docintel.engines.base import GenerationRequest, Sampling
-from docintel.engines.vllm import VLLMEngine, chat_messages
+from docintel.engines.chat import chat_messages
+from docintel.engines.vllm import VLLMEngine
 from docintel.testing import tiny_pixtral
 
 MAX_TOKENS = 96

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import httpx
 
 from docintel.engines.base import GenerationOutput, GenerationRequest
-from docintel.engines.vllm import chat_messages, map_finish_reason
+from docintel.engines.chat import chat_messages, map_finish_reason
 
 StructuredField = Literal["response_format", "structured_outputs"]
 

@@ -7,10 +7,8 @@ per-request ``StructuredOutputsParams`` enforced by the engine's structured-outp
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import gc
-import io
 import json
 import os
 import sys
@@ -20,11 +18,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from docintel.engines._torch_compat import ensure_torchvision
-from docintel.engines.base import FinishReason, GenerationOutput, GenerationRequest
+from docintel.engines.base import GenerationOutput, GenerationRequest
+from docintel.engines.chat import chat_messages, map_finish_reason
 from docintel.grammar import constraint_schema
 
 if TYPE_CHECKING:
-    from PIL import Image
     from pydantic import BaseModel
 
 StructuredBackend = Literal["outlines", "xgrammar", "guidance"]
@@ -45,9 +43,6 @@ CPU_ENV_DEFAULTS: dict[str, str] = {
 # failed with "Regex compilation timed out"; our schemas come from code, so allow a minute.
 REGEX_TIMEOUT_ENV = "VLLM_REGEX_COMPILATION_TIMEOUT_S"
 REGEX_TIMEOUT_DEFAULT = "60"
-
-# Outlines compiles JSON schemas to regular expressions and ignores integer bounds; a bounded
-# integer with at most this many values is rewritten as an enum so the bounds hold.
 
 
 def has_cuda() -> bool:
@@ -101,29 +96,6 @@ def is_mistral_format(model: str) -> bool:
     return model.startswith("mistralai/")
 
 
-def image_data_url(image: Image.Image) -> str:
-    """A PNG data URL for one image (lossless, so the model sees exactly the page we have)."""
-    buf = io.BytesIO()
-    if image.mode not in ("RGB", "L", "RGBA"):
-        image = image.convert("RGB")
-    image.save(buf, format="PNG")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def chat_messages(request: GenerationRequest) -> list[dict[str, Any]]:
-    """OpenAI-style chat messages for a request: optional system text, then images and prompt."""
-    content: list[dict[str, Any]] = [
-        {"type": "image_url", "image_url": {"url": image_data_url(image)}}
-        for image in request.images
-    ]
-    content.append({"type": "text", "text": request.prompt})
-    messages: list[dict[str, Any]] = []
-    if request.system:
-        messages.append({"role": "system", "content": request.system})
-    messages.append({"role": "user", "content": content})
-    return messages
-
-
 def outlines_constraint(schema: dict[str, Any]) -> dict[str, Any]:
     """``StructuredOutputsParams`` arguments for a JSON schema, as Outlines builds them for vLLM.
 
@@ -141,17 +113,6 @@ def outlines_constraint(schema: dict[str, Any]) -> dict[str, Any]:
     if isinstance(args.get("json"), str):
         args["json"] = json.loads(args["json"])
     return args
-
-
-def map_finish_reason(reason: str | None) -> FinishReason:
-    """vLLM's finish reason in our vocabulary.
-
-    vLLM reports engine-side failures as ``"error"`` (or ``"abort"``) with empty text instead
-    of raising; those, and an unfinished output (``None``), are errors here.
-    """
-    if reason in ("stop", "length"):
-        return reason  # type: ignore[return-value]
-    return "error"
 
 
 class VLLMEngine:
