@@ -45,8 +45,11 @@ def extract(
     Input problems (corrupt, encrypted, too large...) raise their ``DocintelError``.
     """
     settings = settings or get_settings()
+    start = time.perf_counter()
     doc = load(source, password=password, settings=settings)
+    loaded = time.perf_counter() - start
     (result,) = _extract_docs([doc], schema, engine, pages, max_attempts, checks, settings)
+    result.timings = {"load": loaded, **result.timings}
     return result.raise_for_failure() if raise_on_failure else result
 
 
@@ -67,10 +70,12 @@ def extract_many(
     """
     settings = settings or get_settings()
     docs: list[Document | Result[T]] = []
+    load_seconds: list[float] = []
     for source in sources:
         start = time.perf_counter()
         try:
             docs.append(load(source, settings=settings))
+            load_seconds.append(time.perf_counter() - start)
         except DocintelError as exc:
             name = source if isinstance(source, str) and len(source) < 300 else None
             docs.append(
@@ -84,8 +89,11 @@ def extract_many(
                 )
             )
     loaded = [d for d in docs if isinstance(d, Document)]
-    results = iter(_extract_docs(loaded, schema, engine, pages, max_attempts, checks, settings))
-    return [next(results) if isinstance(d, Document) else d for d in docs]
+    results = _extract_docs(loaded, schema, engine, pages, max_attempts, checks, settings)
+    for result, seconds in zip(results, load_seconds, strict=True):
+        result.timings = {"load": seconds, **result.timings}
+    done = iter(results)
+    return [next(done) if isinstance(d, Document) else d for d in docs]
 
 
 def extract_regions(

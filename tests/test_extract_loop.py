@@ -228,3 +228,4 @@ def test_result_to_dict_is_json(invoice: Path) -> None:
     result = docintel.extract(invoice, Bill, engine=ScriptedEngine(lambda r, n: stop(GOOD)))
     data = json.loads(json.dumps(result.to_dict()))
     assert data["value"]["number"] == "AB-123" and data["attempts"][0]["finish_reason"] == "stop"
+    assert set(data["timings"]) == {"load", "render", "generate"}
