@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 import http.server
 import json
 import os
@@ -14,40 +13,16 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
 
 import pytest
+from engine_schemas import PROMPT, Doc
 from PIL import Image, ImageDraw
-from pydantic import BaseModel, ConfigDict, Field
 
 from docintel.engines.base import GenerationRequest, Sampling
 from docintel.engines.server import ServerEngine
 
 API_KEY = "test-key-123"
 STARTUP_TIMEOUT = 180.0
-
-
-class Kind(enum.Enum):
-    invoice = "invoice"
-    receipt = "receipt"
-    delivery_note = "delivery_note"
-
-
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=12)
-    qty: int = Field(ge=0, le=99)
-    unit: Literal["pcs", "kg", "h"]
-
-
-class Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    number: str = Field(pattern=r"^[A-Z]{2}-[0-9]{3}$")
-    kind: Kind
-    items: list[Item] = Field(max_length=3)
-
-
-PROMPT = "Extract the document number, its kind and the line items as JSON."
 
 
 def free_port() -> int:

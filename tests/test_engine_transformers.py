@@ -4,38 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before transformers reads it: nothing downloads
+
+from engine_schemas import Doc, Kind
 
 from docintel.engines.base import Engine, GenerationRequest, Sampling
 from docintel.engines.transformers import TransformersEngine
 from docintel.testing import tiny_pixtral
-
-
-class Kind(StrEnum):
-    invoice = "invoice"
-    receipt = "receipt"
-    order = "order"
-
-
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    name: str = Field(max_length=12)
-    qty: int = Field(ge=0, le=99)
-    unit: Literal["pcs", "kg", "h"]
-
-
-class Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-    number: str = Field(pattern=r"^[A-Z]{2}-[0-9]{3}$")  # [0-9], not \d (Unicode digits)
-    kind: Kind
-    items: list[Item] = Field(max_length=3)
 
 
 class Flag(BaseModel):

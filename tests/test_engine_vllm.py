@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import enum
 import os
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no model hub here: everything is local
+
+from engine_schemas import PROMPT, Doc
 
 from docintel.engines._torch_compat import ensure_torchvision
 
@@ -30,29 +29,6 @@ TEST_KWARGS = {
     "enforce_eager": True,
     "limit_mm_per_prompt": {"image": {"count": 2, "width": 128, "height": 128}},
 }
-
-
-class Kind(enum.Enum):
-    invoice = "invoice"
-    receipt = "receipt"
-    delivery_note = "delivery_note"
-
-
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=12)
-    qty: int = Field(ge=0, le=99)
-    unit: Literal["pcs", "kg", "h"]
-
-
-class Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    number: str = Field(pattern=r"^[A-Z]{2}-[0-9]{3}$")
-    kind: Kind
-    items: list[Item] = Field(max_length=3)
-
-
-PROMPT = "Extract the document number, its kind and the line items as JSON."
 
 
 @pytest.fixture(scope="module")

@@ -7,40 +7,20 @@ render, prompt, constrained decoding, validation, Result) runs for real.
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from pathlib import Path
-from typing import Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict, Field
 from typer.testing import CliRunner
 
 pytest.importorskip("transformers")
 pytest.importorskip("outlines")
 
+from engine_schemas import Doc
+
 import docintel
 from docintel.cli import app
 from docintel.engines.transformers import TransformersEngine
 from docintel.testing import tiny_pixtral
-
-
-class Kind(StrEnum):
-    INVOICE = "invoice"
-    RECEIPT = "receipt"
-
-
-class Item(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = Field(max_length=12)
-    qty: int = Field(ge=0, le=99)
-    unit: Literal["pcs", "kg", "h"]
-
-
-class Doc(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    number: str = Field(pattern=r"^[A-Z]{2}-[0-9]{3}$")
-    kind: Kind
-    items: list[Item] = Field(max_length=3)
 
 
 @pytest.fixture(scope="module")
