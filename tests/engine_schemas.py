@@ -8,6 +8,8 @@ from typing import Literal
 from PIL import Image, ImageDraw
 from pydantic import BaseModel, ConfigDict, Field
 
+from docintel.engines.base import GenerationRequest, Sampling
+
 PROMPT = "Extract the document number, its kind and the line items as JSON."
 
 
@@ -39,3 +41,16 @@ def sample_page() -> Image.Image:
     draw.text((4, 30), "Bolts  12 pcs", fill="black")
     draw.text((4, 50), "Labour  3 h", fill="black")
     return image
+
+
+def request(
+    page: Image.Image, *, seed: int = 0, max_tokens: int = 256, prompt: str = PROMPT
+) -> GenerationRequest:
+    """One sampled (temperature 1) request for ``Doc`` from ``page``."""
+    return GenerationRequest(
+        prompt=prompt,
+        schema=Doc,
+        images=[page],
+        system="You read business documents.",
+        sampling=Sampling(max_tokens=max_tokens, temperature=1.0, seed=seed),
+    )

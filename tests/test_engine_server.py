@@ -15,10 +15,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engine_schemas import PROMPT, Doc
-from PIL import Image, ImageDraw
+from engine_schemas import PROMPT, Doc, request, sample_page
+from PIL import Image
 
-from docintel.engines.base import GenerationRequest, Sampling
+from docintel.engines.base import GenerationRequest
 from docintel.engines.server import ServerEngine
 
 API_KEY = "test-key-123"
@@ -91,21 +91,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def page() -> Image.Image:
-    image = Image.new("RGB", (128, 96), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((4, 4), "INVOICE AB-123", fill="black")
-    draw.text((4, 30), "Bolts  12 pcs", fill="black")
-    return image
-
-
-def request(page: Image.Image, *, seed: int = 0, max_tokens: int = 256, prompt: str = PROMPT):
-    return GenerationRequest(
-        prompt=prompt,
-        schema=Doc,
-        images=[page],
-        system="You read business documents.",
-        sampling=Sampling(max_tokens=max_tokens, temperature=1.0, seed=seed),
-    )
+    return sample_page()
 
 
 def test_extracts_valid_json_concurrently(server: str, page: Image.Image) -> None:

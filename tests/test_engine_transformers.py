@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before transformers reads it: nothing downloads
 
-from engine_schemas import Doc, Kind
+from engine_schemas import Doc, Kind, sample_page
 
 from docintel.engines.base import Engine, GenerationRequest, Sampling
 from docintel.engines.transformers import TransformersEngine
@@ -35,14 +35,7 @@ def engine() -> Iterator[TransformersEngine]:
 
 @pytest.fixture(scope="module")
 def page() -> Any:
-    from PIL import Image, ImageDraw
-
-    image = Image.new("RGB", (128, 96), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((6, 6), "INVOICE AB-123", fill="black")
-    draw.text((6, 30), "2 kg apples", fill="black")
-    draw.text((6, 50), "3 h labour", fill="black")
-    return image
+    return sample_page()
 
 
 def _request(page: Any, *, seed: int = 0, temperature: float = 0.0, max_tokens: int = 400,

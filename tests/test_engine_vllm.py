@@ -10,16 +10,16 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no model hub here: everything is local
 
-from engine_schemas import PROMPT, Doc
+from engine_schemas import PROMPT, Doc, request, sample_page
 
 from docintel.engines._torch_compat import ensure_torchvision
 
 ensure_torchvision()  # before anything imports torchvision through vllm
 pytest.importorskip("vllm")
 
-from PIL import Image, ImageDraw  # noqa: E402
+from PIL import Image  # noqa: E402
 
-from docintel.engines.base import GenerationRequest, Sampling  # noqa: E402
+from docintel.engines.base import GenerationRequest  # noqa: E402
 from docintel.engines.vllm import VLLMEngine  # noqa: E402
 
 # Small dummy image for vLLM's startup profiling (the default 1024 px costs ~13 s on a CPU),
@@ -40,12 +40,7 @@ def tiny_model() -> Path:
 
 @pytest.fixture(scope="module")
 def page() -> Image.Image:
-    image = Image.new("RGB", (128, 96), "white")
-    draw = ImageDraw.Draw(image)
-    draw.text((4, 4), "INVOICE AB-123", fill="black")
-    draw.text((4, 30), "Bolts  12 pcs", fill="black")
-    draw.text((4, 50), "Labour  3 h", fill="black")
-    return image
+    return sample_page()
 
 
 @pytest.fixture(scope="module")
@@ -70,16 +65,6 @@ def engine(tiny_model: Path, one_thread: None) -> Iterator[VLLMEngine]:
     print(f"VLLMEngine(outlines) started in {eng.startup_seconds:.1f} s")
     yield eng
     eng.close()
-
-
-def request(page: Image.Image, *, seed: int = 0, max_tokens: int = 256, prompt: str = PROMPT):
-    return GenerationRequest(
-        prompt=prompt,
-        schema=Doc,
-        images=[page],
-        system="You read business documents.",
-        sampling=Sampling(max_tokens=max_tokens, temperature=1.0, seed=seed),
-    )
 
 
 def test_batch_extracts_valid_json_in_order(engine: VLLMEngine, page: Image.Image) -> None:
