@@ -36,5 +36,10 @@ lint: setup
 fixtures: setup
 	$(PY) fixtures/generate.py
 
-bench: setup
+# KaTeX itself, only to measure the LaTeX validator against it (bench/latex.py)
+tools/katex/node_modules: tools/katex/package.json
+	npm install --silent --prefix tools/katex
+
+bench: setup-engines tools/katex/node_modules
 	$(PY) bench/preprocess.py && $(PY) bench/deskew.py && $(PY) bench/tables.py
+	$(PY) bench/latex.py && $(PY) bench/grounding.py && $(PY) bench/engine.py

@@ -17,9 +17,18 @@ class SchemaNotFound(DocintelError, LookupError):
 
 
 def resolve_schema(spec: str) -> type[BaseModel]:
-    """``package.module:Class`` or ``path/to/file.py:Class`` to the Pydantic model class."""
+    """A catalog name (``invoice``), ``package.module:Class`` or ``file.py:Class`` to the class."""
     target, sep, name = spec.rpartition(":")
-    if not sep or not target or not name:
+    if not sep:
+        from .schemas import CATALOG
+
+        if spec.lower() in CATALOG:
+            return CATALOG[spec.lower()]
+        raise SchemaNotFound(
+            f"no schema named {spec!r}: use one of {', '.join(CATALOG)}, or module:Class, "
+            "or path/to/file.py:Class."
+        )
+    if not target or not name:
         raise SchemaNotFound(f"schema {spec!r}: write it as module:Class or path/to/file.py:Class.")
     try:
         if target.endswith(".py"):

@@ -1,0 +1,175 @@
+"""The schema catalog: every semantic check, passing and failing, and the loop fixing a total."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from test_extract_loop import ScriptedEngine, stop
+
+import docintel
+from docintel.checks import semantic_errors
+from docintel.grammar import constraint_schema
+from docintel.schemas import (
+    CATALOG,
+    Diagram,
+    FormFields,
+    Formula,
+    HandwrittenNote,
+    ImageCaption,
+    Invoice,
+    ObjectCount,
+    Receipt,
+    Table,
+)
+from docintel.schemas_loader import SchemaNotFound, resolve_schema
+
+LINES = [
+    {"description": "Drill", "quantity": 3, "unit": "pcs", "unit_price": 149.9, "amount": 449.7},
+    {"description": "Bits", "quantity": 6, "unit": "set", "unit_price": 24.5, "amount": 147.0},
+]
+INVOICE = {
+    "vendor": {"name": "Nordlicht GmbH", "address": "Hafenstrasse 12, Hamburg", "tax_id": "DE1"},
+    "customer": {"name": "Atelier Brun", "address": None, "tax_id": None},
+    "invoice_number": "NW-2024-00417",
+    "issue_date": "2024-03-14",
+    "due_date": "2024-04-13",
+    "purchase_order": None,
+    "currency": "EUR",
+    "subtotal": 596.7,
+    "discount": None,
+    "tax": 113.37,
+    "tax_rate": 19,
+    "total": 710.07,
+    "amount_due": 710.07,
+    "payment_terms": "Net 30",
+    "line_items": LINES,
+}
+
+
+def invoice(**changes: object) -> Invoice:
+    return Invoice.model_validate({**INVOICE, **changes})
+
+
+def errors_of(value: object) -> list[str]:
+    return semantic_errors(value)  # type: ignore[arg-type]
+
+
+def test_a_consistent_invoice_passes() -> None:
+    assert errors_of(invoice()) == []
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"total": 800.0}, "not the total 800.0"),
+        ({"subtotal": 600.0, "total": 713.37}, "line amounts sum to 596.70, not the subtotal 600"),
+        ({"tax": 50.0, "total": 646.7}, "tax 50.0 is not 19"),
+        ({"due_date": "2024-03-01"}, "is before issue_date"),
+        ({"issue_date": "2024-02-30"}, "not a real calendar date"),
+        ({"currency": "EUX"}, "not an ISO 4217 code"),
+        (
+            {"line_items": [{**LINES[0], "amount": 400.0}, LINES[1]]},
+            "line_items[0].quantity 3.0 x unit_price 149.9 = 449.70, not amount 400.0",
+        ),
+    ],
+)
+def test_invoice_checks_fail_with_actionable_messages(changes: dict, message: str) -> None:
+    assert any(message in e for e in errors_of(invoice(**changes))), errors_of(invoice(**changes))
+
+
+def test_invoice_discount_and_rounding() -> None:
+    ok = invoice(discount=10.0, tax=111.47, total=698.17)  # 586.70 * 19% = 111.473
+    assert errors_of(ok) == []
+    assert errors_of(invoice(total=710.08)) == []  # a cent of rounding is fine
+
+
+def test_receipt_checks() -> None:
+    base = {"merchant": "SHOP", "address": None, "date": "2019-01-05", "time": "13:05",
+            "items": [{"description": "tea", "quantity": 1, "amount": 3.5}], "tax": None,
+            "total": 3.8, "currency": None}  # fmt: skip
+    assert errors_of(Receipt.model_validate(base)) == []
+    assert "not a real time" in errors_of(Receipt.model_validate({**base, "time": "25:61"}))[0]
+    assert "more than the total" in errors_of(Receipt.model_validate({**base, "total": 2.0}))[0]
+
+
+def test_table_must_be_rectangular() -> None:
+    def cells(*texts: str, span: int = 1) -> list[dict]:
+        return [{"text": t, "colspan": span if i == 0 else 1, "rowspan": 1}
+                for i, t in enumerate(texts)]  # fmt: skip
+
+    ok = Table(header_rows=[cells("Name", "Qty")], body_rows=[cells("a", "1"), cells("b", "2")])
+    assert errors_of(ok) == []
+    spanned = Table(header_rows=[cells("Both", span=2)], body_rows=[cells("a", "1")])
+    assert errors_of(spanned) == []
+    ragged = Table(header_rows=[cells("Name", "Qty")], body_rows=[cells("a", "1", "extra")])
+    assert "rectangular" in errors_of(ragged)[0]
+    rowspan = Table.model_validate(
+        {"body_rows": [[{"text": "x", "rowspan": 2}, {"text": "1"}], [{"text": "2"}]]}
+    )
+    assert errors_of(rowspan) == []
+
+
+def test_formula_requires_valid_latex() -> None:
+    assert errors_of(Formula(latex=r"\frac{a}{b} + \sqrt{x^2}")) == []
+    assert errors_of(Formula(latex=r"\frac{a}{b"))
+    assert errors_of(Formula(latex=r"\fracc{a}{b}"))
+
+
+def test_form_note_diagram_caption_count_checks() -> None:
+    form = FormFields(fields=[{"key": "Name", "value": "A"}, {"key": "Name", "value": "B"}])
+    assert "repeat" in errors_of(form)[0]
+    assert errors_of(FormFields(checkboxes=[{"label": "Paid", "checked": True}])) == []
+    assert "blank" in errors_of(HandwrittenNote(lines=["buy milk", "  "]))[0]
+    flow = {"kind": "flowchart", "nodes": [{"id": "a", "label": "Start"}, {"id": "b", "label": "End"}]}  # noqa: E501
+    assert errors_of(Diagram.model_validate({**flow, "edges": [{"source": "a", "target": "b"}]})) == []
+    bad_edge = Diagram.model_validate({**flow, "edges": [{"source": "a", "target": "z"}]})
+    assert "unknown node 'z'" in errors_of(bad_edge)[0]
+    assert "needs its data" in errors_of(Diagram(kind="bar_chart"))[0]
+    assert errors_of(ImageCaption(caption="A dog on a sofa.")) == []
+    count = ObjectCount(label="box", count=2, boxes=[[0, 0, 10, 10]])
+    assert "count 2 differs from the 1 boxes" in errors_of(count)[0]
+    assert "x0 < x1" in errors_of(ObjectCount(label="box", count=1, boxes=[[5, 0, 1, 10]]))[0]
+
+
+@pytest.mark.parametrize("schema", list(CATALOG.values()), ids=list(CATALOG))
+def test_catalog_schemas_are_grammar_safe(schema: type) -> None:
+    """Bounded strings and lists, ASCII digit patterns, no extra keys, no infinities."""
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "string" and "enum" not in node and "const" not in node:
+                assert "maxLength" in node or "pattern" in node, node
+            if node.get("type") == "array":
+                assert "maxItems" in node, node
+            if "pattern" in node:
+                assert "\\d" not in node["pattern"]
+            if "properties" in node:
+                assert node["additionalProperties"] is False
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(constraint_schema(schema))
+    text = json.dumps(schema.model_json_schema())
+    assert "Infinity" not in text
+
+
+def test_catalog_names_resolve(tmp_path: Path) -> None:
+    assert resolve_schema("invoice") is Invoice and resolve_schema("Receipt") is Receipt
+    assert resolve_schema("docintel.schemas:Table") is Table
+    with pytest.raises(SchemaNotFound, match="use one of invoice"):
+        resolve_schema("passport")
+
+
+def test_wrong_total_is_caught_fed_back_and_corrected(fixtures: Path) -> None:
+    wrong = json.dumps({**INVOICE, "total": 800.0, "amount_due": 800.0})
+    right = json.dumps(INVOICE)
+    engine = ScriptedEngine(lambda r, n: stop(wrong if n == 1 else right))
+    result = docintel.extract(fixtures / "invoice-1.pdf", Invoice, engine=engine)
+    assert result.ok and result.value.total == 710.07
+    assert len(result.attempts) == 2 and "not the total 800.0" in result.attempts[0].errors[0]
+    assert "not the total 800.0" in engine.batches[1][0].prompt
