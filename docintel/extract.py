@@ -7,6 +7,7 @@ parts of a split document are merged back into one value.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Iterable, Sequence
 from typing import Any, TypeVar
@@ -17,6 +18,7 @@ from .checks import semantic_errors
 from .document import Document, Page, RegionKind
 from .engines import Engine, get_engine
 from .errors import DocintelError
+from .grounding import grounding_check, locate, must_ground
 from .ingest import Source, load
 from .result import Result
 from .retry import ExtraCheck, Job, RetryPolicy, run
@@ -205,7 +207,7 @@ def _extract_docs(
                 schema,
                 [p.image() for p in part],
                 (i + 1, len(parts)) if len(parts) > 1 else None,
-                checks,
+                [*checks, *_grounding(doc, part, schema)],
             )
             for i, part in enumerate(parts)
         ]
@@ -218,12 +220,35 @@ def _extract_docs(
         result.engine, result.model = engine_.name, engine_.model
         result.document, result.source = doc.sha256, doc.name
         result.pages = [p.index for part in parts for p in part]
+        if result.value is not None:
+            earlier = _candidates(schema, jobs) if len(jobs) == 1 else []
+            result.provenance = locate(result.value, doc, result.pages, attempts_values=earlier)
         result.timings = {
             "render": rendered,
             "generate": spent * len(jobs) / len(all_jobs),  # the batch's time, shared out
         }
         results.append(result)
     return results
+
+
+def _grounding(doc: Document, pages: list[Page], schema: type[BaseModel]) -> list[ExtraCheck]:
+    """The must-ground check for a request, when its pages have words to ground in.
+
+    A scan without OCR words has nothing to search: its values are flagged (provenance says
+    "model") rather than rejected.
+    """
+    if not must_ground(schema) or not any(p.words for p in pages):
+        return []
+    return [grounding_check(doc, [p.index for p in pages])]
+
+
+def _candidates(schema: type[BaseModel], jobs: list[Job]) -> list[BaseModel]:
+    """Earlier attempts that parsed: their agreement with the final value feeds confidence."""
+    values = []
+    for attempt in jobs[0].attempts[:-1]:
+        with contextlib.suppress(ValidationError):
+            values.append(schema.model_validate_json(attempt.text))
+    return values
 
 
 def _combine(schema: type[T], jobs: list[Job]) -> Result[T]:

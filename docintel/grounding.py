@@ -19,9 +19,12 @@ Matching is normalised, never learned:
   languages ("14 Mar 2024", "May 2, 2024", "02/05/2024" read both d/m and m/d,
   "14.03.2024", "7. Mai 2014"), possibly split over several words.
 
-Among several occurrences the best match wins (exact, then normalised, then sub-word, then
-multi-line, then fuzzy), then the pages asked for, then the fewest words, then reading order;
-items of a list prefer the occurrence on the row of their already-located siblings.
+A currency code is also grounded by its sign ("EUR" by "€") and a sign by its code.
+
+Among several occurrences the strongest evidence wins (whole words, exact or normalised; then
+part of a word or a multi-line spread; then fuzzy), then the pages asked for; items of a list
+then take the occurrence on the row of their already-located fields (a word another field of
+the item took is avoided); otherwise exact before normalised, fewest words, reading order.
 
 Confidence, in [0, 1], is monotone in both grounding and agreement::
 
@@ -55,7 +58,16 @@ from pydantic import BaseModel
 from .document import Document, Page, Word
 from .geometry import BBox
 
-__all__ = ["FieldSource", "Ground", "grounding_check", "locate", "must_ground"]
+__all__ = [
+    "FieldSource",
+    "Ground",
+    "confidence",
+    "grounding_check",
+    "locate",
+    "must_ground",
+    "parse_amount",
+    "parse_dates",
+]
 
 Source = Literal["text_layer", "ocr", "model"]
 Match = Literal["exact", "normalized", "fuzzy", "none"]
@@ -313,6 +325,7 @@ class _PageIndex:
         for i, w in enumerate(self.words):
             lines.setdefault((w.block, w.line), []).append(i)
         self.lines = list(lines.values())
+        self.where = {i: (n, p) for n, line in enumerate(self.lines) for p, i in enumerate(line)}
         # One string of the compact words, lines separated by "\n" so no match crosses lines;
         # a match must start and end on word boundaries (or, ranked lower, on punctuation).
         parts: list[str] = []
@@ -378,7 +391,9 @@ class _PageIndex:
         return hits
 
     def _between(self, first: int, last: int) -> tuple[int, ...]:
-        return tuple(range(first, last + 1))
+        """The words of a line from ``first`` to ``last`` (punctuation-only words included)."""
+        line, a = self.where[first]
+        return tuple(self.lines[line][a : self.where[last][1] + 1])
 
     def _raw(self, idx: tuple[int, ...]) -> str:
         return " ".join(self.words[i].text for i in idx)
@@ -741,12 +756,12 @@ def _locate(
     leaves: list[tuple[str, Any]],
     indexes: list[_PageIndex],
     preferred: set[int],
-) -> dict[str, tuple[_Hit | None, _Hit | None]]:
-    """(chosen hit, best hit) per path; items with one clear occurrence are placed first."""
+) -> dict[str, _Hit | None]:
+    """The chosen occurrence per path (None: not found); clear ones are placed first."""
     by_page = {ix.page: ix for ix in indexes}
     found = {path: _hits(value, indexes) for path, value in leaves}
     placed: dict[str, tuple[int, BBox, tuple[int, ...]]] = {}
-    out: dict[str, tuple[_Hit | None, _Hit | None]] = {}
+    out: dict[str, _Hit | None] = {}
 
     def unique(path: str) -> bool:
         hits = found[path]
@@ -755,10 +770,10 @@ def _locate(
     def place(path: str) -> None:
         hits = found[path]
         if not hits:
-            out[path] = (None, None)
+            out[path] = None
             return
         hit = _choose(path, hits, preferred, placed, by_page)
-        out[path] = (hit, hits[0])
+        out[path] = hit
         placed[path] = (hit.page, by_page[hit.page].box(hit.idx), hit.idx)
 
     # Unambiguous leaves first: they anchor the rows of their list items' other fields. Then
@@ -803,7 +818,7 @@ def locate(
     earlier = [dict((p, _key(v)) for p, v in _leaves(a)) for a in attempts_values]
     out: dict[str, FieldSource] = {}
     for path, leaf in leaves:
-        hit, _ = chosen[path]
+        hit = chosen[path]
         agreement = _agreement(path, leaf, earlier)
         if hit is None:
             out[path] = FieldSource(
@@ -916,7 +931,7 @@ def grounding_check(
         found = _locate(leaves, indexes, {ix.page for ix in indexes})
         errors: list[str] = []
         for path, leaf in leaves:
-            hit, _ = found[path]
+            hit = found[path]
             if hit is not None and hit.match != "fuzzy":
                 continue
             shown = leaf.isoformat() if isinstance(leaf, date) else leaf

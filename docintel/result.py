@@ -52,6 +52,13 @@ class Result(Generic[T]):
     pages: list[int] = field(default_factory=list)  # 0-based pages the value came from
     region: Any = None  # the Region, for per-region extraction
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
+    # Per leaf value ("total", "line_items[2].amount"): page, box, source, match, confidence.
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ungrounded(self) -> list[str]:
+        """Paths of values found nowhere in the document (source "model" only)."""
+        return [path for path, src in self.provenance.items() if src.page is None]
 
     @property
     def prompt_tokens(self) -> int:
@@ -91,5 +98,16 @@ class Result(Generic[T]):
             "prompt_tokens": self.prompt_tokens,
             "completion_tokens": self.completion_tokens,
             "timings": self.timings,
+            "provenance": {path: _source_dict(src) for path, src in self.provenance.items()},
             "attempts": [asdict(a) for a in self.attempts],
         }
+
+
+def _source_dict(src: Any) -> dict[str, Any]:
+    return {
+        "page": src.page,
+        "bbox": None if src.bbox is None else list(src.bbox.as_tuple()),
+        "source": src.source,
+        "match": src.match,
+        "confidence": round(src.confidence, 3),
+    }

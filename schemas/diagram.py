@@ -56,7 +56,9 @@ class Diagram(BaseModel):
     @check
     def edges_connect_nodes(self) -> list[str]:
         ids = [n.id for n in self.nodes]
-        errors = [f"node id {i!r} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})]
+        errors = [
+            f"node id {i!r} is used twice" for i in sorted({i for i in ids if ids.count(i) > 1})
+        ]
         known = set(ids)
         for e in self.edges:
             for end in (e.source, e.target):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from docintel.checks import check
@@ -16,7 +18,7 @@ class Cell(BaseModel):
     rowspan: int = Field(1, ge=1, le=50, description="Rows this cell covers (merged cells).")
 
 
-Row = list[Cell]
+Row = Annotated[list[Cell], Field(max_length=50)]
 
 
 class Table(BaseModel):

@@ -10,7 +10,9 @@ from docintel.checks import check
 
 from ._common import ShortText, Text
 
-Box = Annotated[list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=4, max_length=4)]
+Box = Annotated[
+    list[Annotated[float, Field(allow_inf_nan=False)]], Field(min_length=4, max_length=4)
+]
 
 
 class ImageCaption(BaseModel):

@@ -296,6 +296,7 @@ def test_list_items_take_the_occurrence_on_their_row() -> None:
 
 def test_ocr_words_are_used_when_there_is_no_text_layer() -> None:
     doc = make_doc([])
+    assert one_on(doc, 1740.61).source == "model"  # a scan without OCR: nothing to ground on
     scan = make_doc(["Total 1,740.61 EUR"])[0]
     doc.pages[0].ocr_words = scan.words  # type: ignore[attr-defined]  # the future OCR hook
     src = one_on(doc, 1740.61)

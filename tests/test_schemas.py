@@ -122,8 +122,13 @@ def test_form_note_diagram_caption_count_checks() -> None:
     assert "repeat" in errors_of(form)[0]
     assert errors_of(FormFields(checkboxes=[{"label": "Paid", "checked": True}])) == []
     assert "blank" in errors_of(HandwrittenNote(lines=["buy milk", "  "]))[0]
-    flow = {"kind": "flowchart", "nodes": [{"id": "a", "label": "Start"}, {"id": "b", "label": "End"}]}  # noqa: E501
-    assert errors_of(Diagram.model_validate({**flow, "edges": [{"source": "a", "target": "b"}]})) == []
+    flow = {
+        "kind": "flowchart",
+        "nodes": [{"id": "a", "label": "Start"}, {"id": "b", "label": "End"}],
+    }
+    assert (
+        errors_of(Diagram.model_validate({**flow, "edges": [{"source": "a", "target": "b"}]})) == []
+    )
     bad_edge = Diagram.model_validate({**flow, "edges": [{"source": "a", "target": "z"}]})
     assert "unknown node 'z'" in errors_of(bad_edge)[0]
     assert "needs its data" in errors_of(Diagram(kind="bar_chart"))[0]
@@ -165,11 +170,54 @@ def test_catalog_names_resolve(tmp_path: Path) -> None:
         resolve_schema("passport")
 
 
-def test_wrong_total_is_caught_fed_back_and_corrected(fixtures: Path) -> None:
-    wrong = json.dumps({**INVOICE, "total": 800.0, "amount_due": 800.0})
-    right = json.dumps(INVOICE)
-    engine = ScriptedEngine(lambda r, n: stop(wrong if n == 1 else right))
+def fixture_invoice(truth: dict) -> dict:
+    """invoice-1.pdf's true values in the Invoice schema."""
+    f = truth["files"]["invoice-1.pdf"]["fields"]
+    lines = [
+        {"description": li["description"], "quantity": li["qty"], "unit": li["unit"],
+         "unit_price": li["unit_price"], "tax_rate": li["tax_pct"], "amount": li["amount"]}
+        for li in f["line_items"]
+    ]  # fmt: skip
+    return {
+        "vendor": {"name": f["vendor_name"], "address": None, "tax_id": f["vendor_tax_id"]},
+        "customer": {"name": f["customer_name"], "address": None, "tax_id": None},
+        "invoice_number": f["invoice_number"], "issue_date": f["issue_date"],
+        "due_date": f["due_date"], "purchase_order": f["po_number"], "currency": f["currency"],
+        "subtotal": f["subtotal"], "discount": None, "tax": f["tax"],
+        "tax_rate": f["tax_rate_pct"], "total": f["total"], "amount_due": f["amount_due"],
+        "payment_terms": None, "line_items": lines,
+    }  # fmt: skip
+
+
+def test_wrong_total_is_caught_fed_back_and_corrected(fixtures: Path, truth: dict) -> None:
+    right = fixture_invoice(truth)
+    wrong = {**right, "total": 1800.0}
+    engine = ScriptedEngine(lambda r, n: stop(json.dumps(wrong if n == 1 else right)))
     result = docintel.extract(fixtures / "invoice-1.pdf", Invoice, engine=engine)
-    assert result.ok and result.value.total == 710.07
-    assert len(result.attempts) == 2 and "not the total 800.0" in result.attempts[0].errors[0]
-    assert "not the total 800.0" in engine.batches[1][0].prompt
+    assert result.ok and result.value.total == 1740.61
+    assert len(result.attempts) == 2
+    assert any("not the total 1800.0" in e for e in result.attempts[0].errors)
+    assert "not the total 1800.0" in engine.batches[1][0].prompt
+    # grounding: the wrong total is also not printed anywhere on the page
+    assert any("total 1800.0 was not found" in e for e in result.attempts[0].errors)
+    total = result.provenance["total"]
+    assert total.page == 0 and total.source == "text_layer" and total.bbox is not None
+    assert result.provenance["invoice_number"].match in ("exact", "normalized")
+    assert result.to_dict()["provenance"]["total"]["page"] == 0
+
+
+def test_wrong_invoice_number_is_not_grounded(fixtures: Path, truth: dict) -> None:
+    right = fixture_invoice(truth)
+    misread = {**right, "invoice_number": "NW-2024-0O417"}
+    engine = ScriptedEngine(lambda r, n: stop(json.dumps(misread if n == 1 else right)))
+    result = docintel.extract(fixtures / "invoice-1.pdf", Invoice, engine=engine)
+    assert result.ok and len(result.attempts) == 2
+    assert "copy it exactly as printed" in engine.batches[1][0].prompt
+
+
+def test_scan_without_words_is_flagged_not_rejected(fixtures: Path, truth: dict) -> None:
+    right = fixture_invoice(truth)
+    engine = ScriptedEngine(lambda r, n: stop(json.dumps(right)))
+    result = docintel.extract(fixtures / "invoice-1-scan.pdf", Invoice, engine=engine)
+    assert result.ok and len(result.attempts) == 1
+    assert "total" in result.ungrounded and result.provenance["total"].source == "model"

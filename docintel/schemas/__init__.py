@@ -14,8 +14,8 @@ if _source.is_dir() and str(_source) not in __path__:
     __path__.append(str(_source))
 
 from .diagram import Diagram  # noqa: E402
-from .formula import Formula  # noqa: E402
 from .forms import FormFields  # noqa: E402
+from .formula import Formula  # noqa: E402
 from .invoice import Invoice, InvoiceLine, Party  # noqa: E402
 from .note import HandwrittenNote  # noqa: E402
 from .receipt import Receipt, ReceiptItem  # noqa: E402
