@@ -21,6 +21,7 @@ from .errors import (
 )
 from .extract import extract, extract_many, extract_regions
 from .geometry import BBox
+from .grounding import FieldSource, Ground
 from .ingest import load
 from .result import Attempt, Result
 from .settings import Settings, get_settings
@@ -40,7 +41,9 @@ __all__ = [
     "EncryptedDocument",
     "EngineUnavailable",
     "ExtractionFailed",
+    "FieldSource",
     "FetchError",
+    "Ground",
     "InputError",
     "InputNotFound",
     "InputTooLarge",
