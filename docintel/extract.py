@@ -123,7 +123,8 @@ def extract_regions(
     meta: list[tuple[Page, Any]] = []
     for page in _pages(doc, pages):
         for region in page.regions_of(kind):
-            jobs.append(Job(schema, [page.crop(region, longest_side=longest_side)]))
+            crop = page.crop(region, longest_side=longest_side)
+            jobs.append(Job(schema, [crop], pages=[page], region=region))
             meta.append((page, region))
     rendered = time.perf_counter() - start - loaded
     engine_ = get_engine(engine, settings)
@@ -208,6 +209,7 @@ def _extract_docs(
                 [p.image() for p in part],
                 (i + 1, len(parts)) if len(parts) > 1 else None,
                 [*checks, *_grounding(doc, part, schema)],
+                pages=part,
             )
             for i, part in enumerate(parts)
         ]

@@ -24,6 +24,8 @@ from .result import Attempt
 if TYPE_CHECKING:
     from PIL import Image
 
+    from .document import Page, Region
+
 # Extra checks on a validated value (grounding, ...): return error messages, empty when fine.
 ExtraCheck = Callable[[BaseModel], list[str]]
 
@@ -50,6 +52,8 @@ class Job:
     images: Sequence[Image.Image]
     part: tuple[int, int] | None = None  # (i, n) when a document is split across requests
     checks: Sequence[ExtraCheck] = ()
+    pages: Sequence[Page] = ()  # what the images show (engines that read words use them)
+    region: Region | None = None
     attempts: list[Attempt] = field(default_factory=list)
     value: BaseModel | None = None  # accepted value, or the last candidate that validated
     done: bool = False
@@ -67,7 +71,9 @@ class Job:
         n = len(self.attempts)
         seed = None if policy.seed is None else policy.seed + n
         sampling = Sampling(self.max_tokens, policy.temperature(n), seed=seed)
-        return GenerationRequest(prompt, self.schema, self.images, SYSTEM, sampling, str(index))
+        return GenerationRequest(
+            prompt, self.schema, self.images, SYSTEM, sampling, str(index), self.pages, self.region
+        )
 
     def judge(self, out: GenerationOutput, request: GenerationRequest) -> Attempt:
         """Check one output, record the attempt, and decide what the next one needs."""

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
     from PIL import Image
     from pydantic import BaseModel
 
+    from ..document import Page, Region
+
 FinishReason = Literal["stop", "length", "error"]
 
 
@@ -39,6 +41,10 @@ class GenerationRequest:
     system: str | None = None
     sampling: Sampling = field(default_factory=Sampling)
     id: str = ""
+    # The pages the images show, for engines that read words rather than pixels (the CPU
+    # engine); ``region`` when the single image is a crop of one region of ``pages[0]``.
+    pages: Sequence[Page] = ()
+    region: Region | None = None
 
     def json_schema(self) -> dict[str, Any]:
         """The constraint to decode under: the schema made grammar-safe (see ``grammar``)."""
