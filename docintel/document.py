@@ -211,6 +211,15 @@ class Page:
 
         return detect_regions(self)
 
+    @cached_property
+    def ocr_words(self) -> list[Word]:
+        """The text layer on born-digital pages, else OCR words (run once, then cached)."""
+        if self.words or self.kind == PageKind.DIGITAL:
+            return self.words
+        from .ocr import ocr_words
+
+        return ocr_words(self)
+
     def regions_of(self, kind: RegionKind | str) -> list[Region]:
         return [r for r in self.regions if r.kind == RegionKind(kind)]
 

@@ -18,7 +18,7 @@ from .checks import semantic_errors
 from .document import Document, Page, RegionKind
 from .engines import Engine, get_engine
 from .errors import DocintelError
-from .grounding import grounding_check, locate, must_ground
+from .grounding import _page_words, grounding_check, locate, must_ground
 from .ingest import Source, load
 from .result import Result
 from .retry import ExtraCheck, Job, RetryPolicy, run
@@ -236,10 +236,10 @@ def _extract_docs(
 def _grounding(doc: Document, pages: list[Page], schema: type[BaseModel]) -> list[ExtraCheck]:
     """The must-ground check for a request, when its pages have words to ground in.
 
-    A scan without OCR words has nothing to search: its values are flagged (provenance says
-    "model") rather than rejected.
+    Scans are searched through their OCR words; where there are none (OCR not installed, a
+    blank page), values are flagged (provenance says "model") rather than rejected.
     """
-    if not must_ground(schema) or not any(p.words for p in pages):
+    if not must_ground(schema) or not any(_page_words(p)[0] for p in pages):
         return []
     return [grounding_check(doc, [p.index for p in pages])]
 

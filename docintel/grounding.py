@@ -56,6 +56,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel
 
 from .document import Document, Page, Word
+from .errors import EngineUnavailable
 from .geometry import BBox
 
 __all__ = [
@@ -295,7 +296,10 @@ def _page_words(page: Page) -> tuple[list[Word], Source]:
     """
     if page.words:
         return page.words, "text_layer"
-    ocr = getattr(page, "ocr_words", None)
+    try:
+        ocr = getattr(page, "ocr_words", None)
+    except EngineUnavailable:  # OCR not installed: nothing to search on a scan
+        ocr = None
     if ocr:
         return list(ocr), "ocr"
     return [], "text_layer"

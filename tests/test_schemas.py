@@ -215,9 +215,21 @@ def test_wrong_invoice_number_is_not_grounded(fixtures: Path, truth: dict) -> No
     assert "copy it exactly as printed" in engine.batches[1][0].prompt
 
 
-def test_scan_without_words_is_flagged_not_rejected(fixtures: Path, truth: dict) -> None:
+def test_scan_is_grounded_through_ocr(fixtures: Path, truth: dict) -> None:
+    pytest.importorskip("rapidocr")
     right = fixture_invoice(truth)
     engine = ScriptedEngine(lambda r, n: stop(json.dumps(right)))
     result = docintel.extract(fixtures / "invoice-1-scan.pdf", Invoice, engine=engine)
     assert result.ok and len(result.attempts) == 1
-    assert "total" in result.ungrounded and result.provenance["total"].source == "model"
+    total = result.provenance["total"]
+    assert total.source == "ocr" and total.page == 0 and total.bbox is not None
+
+
+def test_page_without_any_words_is_flagged_not_rejected(truth: dict) -> None:
+    from PIL import Image
+
+    blank = Image.new("RGB", (600, 800), "white")  # an image page: OCR finds nothing
+    engine = ScriptedEngine(lambda r, n: stop(json.dumps(fixture_invoice(truth))))
+    result = docintel.extract(blank, Invoice, engine=engine)
+    assert result.ok and "total" in result.ungrounded
+    assert result.provenance["total"].source == "model"

@@ -1,0 +1,172 @@
+"""OCR words for scans and photos: content, boxes, caching, and grounding on them."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+import docintel
+from docintel import ocr
+from docintel.document import Document, Page, Word
+from docintel.errors import EngineUnavailable
+from docintel.geometry import BBox
+from docintel.grounding import _page_words, locate
+
+needs_rapidocr = pytest.mark.skipif(
+    importlib.util.find_spec("rapidocr") is None, reason="rapidocr not installed (docintel[ocr])"
+)
+needs_tesseract = pytest.mark.skipif(shutil.which("tesseract") is None, reason="no tesseract")
+
+
+def _norm(text: str) -> str:
+    """Lower case, no thousands separators, no punctuation at the ends."""
+    return re.sub(r"(?<=\d),(?=\d{3})", "", text.lower()).strip(".,:;|()$€")
+
+
+def _tokens(words: list[Word]) -> set[str]:
+    return {_norm(w.text) for w in words}
+
+
+# One loaded document per module: OCR costs seconds a page, and Page caches its result.
+@pytest.fixture(scope="module")
+def scan(fixtures: Path) -> Iterator[Document]:
+    with docintel.load(fixtures / "invoice-1-scan.pdf") as doc:
+        yield doc
+
+
+@pytest.fixture(scope="module")
+def photo(fixtures: Path) -> Iterator[Document]:
+    with docintel.load(fixtures / "invoice-2-photo.jpg") as doc:
+        yield doc
+
+
+@pytest.fixture(scope="module")
+def digital(fixtures: Path) -> Iterator[Document]:
+    with docintel.load(fixtures / "invoice-1.pdf") as doc:
+        yield doc
+
+
+@pytest.fixture(scope="module")
+def scan_words(scan: Document) -> list[Word]:
+    return scan[0].ocr_words
+
+
+@needs_rapidocr
+def test_scan_ocr_finds_invoice_number_and_total(scan_words: list[Word], truth: dict) -> None:
+    fields = truth["files"]["invoice-1.pdf"]["fields"]
+    tokens = _tokens(scan_words)
+    assert _norm(fields["invoice_number"]) in tokens
+    assert f"{fields['total']:.2f}" in tokens
+
+
+@needs_rapidocr
+def test_photo_ocr_finds_invoice_number_and_total(photo: Document, truth: dict) -> None:
+    fields = truth["files"]["invoice-2-photo.jpg"]["fields"]
+    tokens = _tokens(photo[0].ocr_words)
+    assert _norm(fields["invoice_number"]) in tokens
+    assert f"{fields['total']:.2f}" in tokens
+
+
+@needs_rapidocr
+def test_scan_word_boxes_lie_on_the_text_layer_words(
+    scan: Document, scan_words: list[Word], digital: Document
+) -> None:
+    page = scan[0]
+    assert all(page.bbox.contains(w.bbox) and w.bbox.area > 0 for w in scan_words)
+    # Words printed once on the born-digital page: the OCR box must cover the same spot.
+    layer: dict[str, list[Word]] = {}
+    for w in digital[0].words:
+        layer.setdefault(w.text, []).append(w)
+    pairs = [(w, layer[w.text][0]) for w in scan_words if len(layer.get(w.text, ())) == 1]
+    assert len(pairs) >= 60
+    hits = sum(o.bbox.contains(BBox(*t.bbox.center, *t.bbox.center)) for o, t in pairs)
+    assert hits / len(pairs) >= 0.9, (hits, len(pairs))
+
+
+@needs_rapidocr
+def test_words_on_one_visual_line_share_block_and_line(scan_words: list[Word]) -> None:
+    lines: dict[tuple[int, int], list[Word]] = {}
+    for w in scan_words:
+        lines.setdefault((w.block, w.line), []).append(w)
+    texts = [" ".join(w.text for w in ws) for ws in lines.values()]
+    assert any(t.startswith("Total ") and "1,740.61" in t for t in texts), texts
+    for ws in lines.values():  # left to right
+        assert [w.bbox.x0 for w in ws] == sorted(w.bbox.x0 for w in ws)
+    tops = [min(w.bbox.y0 for w in ws) for ws in lines.values()]
+    assert tops == sorted(tops)  # top to bottom
+
+
+@needs_rapidocr
+def test_ocr_words_are_cached(scan: Document, scan_words: list[Word]) -> None:
+    t = time.perf_counter()
+    again = scan[0].ocr_words
+    assert again is scan_words and time.perf_counter() - t < 0.01
+
+
+def test_born_digital_page_returns_its_text_layer_without_ocr(
+    digital: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def boom(*args: object, **kwargs: object) -> list[Word]:
+        raise AssertionError("OCR ran on a born-digital page")
+
+    monkeypatch.setattr(ocr, "ocr_words", boom)
+    page = digital[0]
+    page.__dict__.pop("ocr_words", None)
+    assert page.ocr_words is page.words and page.words
+    assert _page_words(page) == (page.words, "text_layer")
+
+
+@needs_rapidocr
+def test_grounding_on_the_scan_uses_ocr(scan: Document, scan_words: list[Word]) -> None:
+    class Invoice(BaseModel):
+        invoice_number: str
+        total: float
+
+    found = locate(Invoice(invoice_number="NW-2024-00417", total=1740.61), scan)
+    for name in ("invoice_number", "total"):
+        src = found[name]
+        assert src.found and src.source == "ocr" and src.page == 0, src
+    assert found["total"].bbox is not None and found["total"].bbox.y0 > 400
+
+
+@needs_tesseract
+def test_tesseract_engine(scan: Document) -> None:
+    words = ocr.ocr_words(scan[0], engine="tesseract")
+    assert "nw-2024-00417" in _tokens(words)
+    assert all(scan[0].bbox.contains(w.bbox) for w in words)
+
+
+def test_missing_engines_say_how_to_install(
+    scan: Document, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ocr.shutil, "which", lambda name: None)
+    with pytest.raises(EngineUnavailable, match="apt-get install tesseract-ocr"):
+        ocr.ocr_words(scan[0], engine="tesseract", longest_side=200)
+    with pytest.raises(ValueError, match="unknown OCR engine"):
+        ocr.ocr_words(scan[0], engine="doctr")
+
+
+def test_lines_group_and_apportion_without_an_engine(scan: Document) -> None:
+    page: Page = scan[0]
+    side = 2000
+    s = page.scale(side)
+    tall = BBox(900, 100, 1300, 190)  # a big title beside two small lines: not merged
+    segments = [
+        (BBox(100, 100, 500, 130), ocr._apportion("2200 Larkspur Ave", BBox(100, 100, 500, 130))),
+        (tall, [("INVOICE", tall)]),
+        (BBox(100, 140, 400, 170), [("Portland,", BBox(100, 140, 250, 170))]),
+        (BBox(100, 400, 300, 430), [("Later", BBox(100, 400, 300, 430))]),
+    ]
+    words = ocr._to_words(segments, page, side)
+    got = [(w.text, w.block, w.line) for w in words]
+    assert got[:3] == [("2200", 0, 0), ("Larkspur", 0, 0), ("Ave", 0, 0)]
+    assert ("Portland,", 0, 1) in got and ("Later", 1, 0) in got
+    want = (100 / s, 100 / s, (100 + 400 / 17 * 4) / s, 130 / s)
+    assert words[0].bbox.as_tuple() == pytest.approx(want)
