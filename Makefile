@@ -23,7 +23,10 @@ $(VENV)/.engines: $(VENV)/.installed
 	$(PY) -m pip uninstall --quiet --yes torchaudio torchcodec triton
 	touch $@
 
+# The main job on a machine without a GPU: extraction through the CPU path (text layer / OCR),
+# then the layout of a skewed scan drawn to overlay.png.
 demo: setup
+	$(VENV)/bin/docintel extract fixtures/invoice-1.pdf --schema invoice
 	$(VENV)/bin/docintel inspect fixtures/invoice-1-scan.pdf --out overlay.png
 
 # pytest exits 5 when it collects no test: say so instead of failing the run.

@@ -119,11 +119,58 @@ def extract(
             f"({result.model}), {len(result.attempts)} attempt(s), "
             f"{result.prompt_tokens}+{result.completion_tokens} tokens, {result.seconds:.1f} s"
         )
+        if result.engine == "cpu":
+            console.print(
+                "[yellow]no vision model here[/]: values come from the text layer and OCR. "
+                "For Pixtral, set DOCINTEL_SERVER_URL or run on a GPU (see README, Engines)."
+            )
         if result.value is not None:
             console.print_json(result.value.model_dump_json())
+            _print_provenance(result.provenance)
         for e in result.errors:
             err.print(f"[red]-[/] {e}")
     raise typer.Exit(0 if result.ok else 1)
+
+
+@app.command(name="eval")
+def evaluate_folder(
+    directory: Annotated[Path, typer.Argument(help="Documents with <name>.json expected values.")],
+    schema: Annotated[str, typer.Option(help="Catalog name, module:Class or file.py:Class.")],
+    engine: Annotated[str, typer.Option(help="auto | vllm | server | transformers | cpu")] = "auto",
+    field_map: Annotated[
+        str | None,
+        typer.Option("--map", help="Expected-key to schema-path map: 'invoice2data'."),
+    ] = None,
+) -> None:
+    """Run a schema over a folder with expected JSON and print per-field accuracy."""
+    from .evaluate import INVOICE2DATA_MAP, evaluate
+    from .schemas_loader import resolve_schema
+    from .settings import get_settings
+
+    maps = {"invoice2data": INVOICE2DATA_MAP}
+    if field_map is not None and field_map not in maps:
+        raise typer.BadParameter(f"unknown map {field_map!r}: use {', '.join(maps)}")
+    try:
+        report = evaluate(
+            directory, resolve_schema(schema), engine=engine,
+            field_map=maps.get(field_map or ""), settings=get_settings(engine=engine),
+        )  # fmt: skip
+    except DocintelError as exc:
+        err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
+        raise typer.Exit(2) from None
+    console.print(report.render())
+
+
+def _print_provenance(provenance: dict) -> None:
+    table = Table(title="provenance", title_justify="left")
+    for col, width in (("field", 26), ("value", 22), ("page", 4), ("box (pt)", 15),
+                       ("source", 10), ("conf", 4)):  # fmt: skip
+        table.add_column(col, no_wrap=True, overflow="ellipsis", max_width=width)
+    for path, src in provenance.items():
+        box = ",".join(f"{v:.0f}" for v in src.bbox.as_tuple()) if src.bbox else ""
+        page = "" if src.page is None else str(src.page + 1)
+        table.add_row(path, str(src.value), page, box, src.source, f"{src.confidence:.2f}")
+    console.print(table)
 
 
 def _correction_note(page: object) -> str:

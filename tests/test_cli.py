@@ -55,3 +55,23 @@ def test_import_is_light() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.stdout.strip() == "[]", proc.stdout + proc.stderr
+
+
+def test_extract_on_the_cpu_path_prints_value_and_provenance(fixtures: Path) -> None:
+    result = runner.invoke(app, ["extract", str(fixtures / "invoice-1.pdf"), "--schema", "invoice"])
+    assert result.exit_code == 0, result.output
+    assert "via cpu" in result.output and "no vision model here" in result.output
+    assert "NW-2024-00417" in result.output and "provenance" in result.output
+
+
+def test_eval_prints_per_field_accuracy(fixtures: Path, tmp_path: Path, truth: dict) -> None:
+    import json
+    import shutil
+
+    fields = truth["files"]["invoice-1.pdf"]["fields"]
+    shutil.copy(fixtures / "invoice-1.pdf", tmp_path / "a.pdf")
+    expected = {"invoice_number": fields["invoice_number"], "total": fields["total"]}
+    (tmp_path / "a.json").write_text(json.dumps(expected))
+    result = runner.invoke(app, ["eval", str(tmp_path), "--schema", "invoice", "--engine", "cpu"])
+    assert result.exit_code == 0, result.output
+    assert "invoice_number" in result.output and "100" in result.output

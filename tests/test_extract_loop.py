@@ -217,11 +217,21 @@ def test_extra_checks_join_the_loop(invoice: Path) -> None:
     assert "not found on the page" in engine.batches[1][0].prompt
 
 
-def test_auto_without_any_model_says_how_to_get_one(invoice: Path, monkeypatch) -> None:
+def test_auto_without_any_model_falls_back_to_the_cpu_path(invoice: Path, monkeypatch) -> None:
+    from docintel.schemas import Formula
+
     monkeypatch.delenv("DOCINTEL_SERVER_URL", raising=False)
-    with pytest.raises(EngineUnavailable, match="DOCINTEL_SERVER_URL") as info:
-        docintel.extract(invoice, Bill, settings=Settings(model="/nonexistent/weights"))
-    assert "vllm serve" in str(info.value)
+    settings = Settings(model="/nonexistent/weights")
+    result = docintel.extract(invoice, Bill, settings=settings, raise_on_failure=False)
+    assert result.engine == "cpu" and len(result.attempts) == 1  # deterministic: one attempt
+    formula = docintel.extract(invoice, Formula, settings=settings, raise_on_failure=False)
+    assert not formula.ok and "needs a vision model" in formula.errors[0]
+    assert "DOCINTEL_SERVER_URL" in formula.errors[0]
+
+
+def test_unknown_engine_name_is_a_clear_error(invoice: Path) -> None:
+    with pytest.raises(EngineUnavailable, match="use auto, vllm, server, transformers or cpu"):
+        docintel.extract(invoice, Bill, engine="gpt")
 
 
 def test_result_to_dict_is_json(invoice: Path) -> None:

@@ -55,7 +55,13 @@ def _load(name: str, settings: Settings) -> Engine:
         from .transformers import TransformersEngine
 
         return TransformersEngine(settings.model)
-    raise EngineUnavailable(f"unknown engine {name!r}: use auto, vllm, server or transformers.")
+    if name == "cpu":
+        from .cpu import CPUEngine
+
+        return CPUEngine()
+    raise EngineUnavailable(
+        f"unknown engine {name!r}: use auto, vllm, server, transformers or cpu."
+    )
 
 
 def _auto(settings: Settings) -> str:
@@ -63,8 +69,16 @@ def _auto(settings: Settings) -> str:
         return "server"
     if _cuda() and importlib.util.find_spec("vllm") and _weights_present(settings.model):
         return "vllm"
-    raise EngineUnavailable(
-        "no model engine is available here: no DOCINTEL_SERVER_URL is set, and in-process vLLM "
+    # No vision model here: the CPU path fills what the text layer and OCR allow, and says
+    # what needs a model (its errors name the setting, see no_model_help()).
+    return "cpu"
+
+
+def no_model_help(settings: Settings | None = None) -> str:
+    """How to get a vision model, in one paragraph."""
+    settings = settings or get_settings()
+    return (
+        "no vision model is available here: no DOCINTEL_SERVER_URL is set, and in-process vLLM "
         f"needs a CUDA GPU, the vllm package and the weights of {settings.model!r}. Either "
         "point DOCINTEL_SERVER_URL at a running `vllm serve mistralai/Pixtral-12B-2409 "
         "--tokenizer-mode mistral`, or on a GPU machine `pip install 'docintel[vllm]'` and "
