@@ -1,8 +1,8 @@
 """Engines: one protocol (``base.Engine``), one adapter module per backend.
 
 ``get_engine`` turns a name into a loaded engine (cached, since loading a model is costly);
-``"auto"`` picks in-process vLLM where CUDA and the weights are present, the server where one
-is configured, and otherwise says exactly how to get a model.
+``"auto"`` picks the server where one is configured, in-process vLLM where CUDA and the
+weights are present, and otherwise the CPU path (text layer and OCR, no vision model).
 """
 
 from __future__ import annotations
@@ -69,22 +69,9 @@ def _auto(settings: Settings) -> str:
         return "server"
     if _cuda() and importlib.util.find_spec("vllm") and _weights_present(settings.model):
         return "vllm"
-    # No vision model here: the CPU path fills what the text layer and OCR allow, and says
-    # what needs a model (its errors name the setting, see no_model_help()).
+    # No vision model here: the CPU path fills what the text layer and OCR allow; its errors
+    # name the setting that brings a vision model for what it cannot do.
     return "cpu"
-
-
-def no_model_help(settings: Settings | None = None) -> str:
-    """How to get a vision model, in one paragraph."""
-    settings = settings or get_settings()
-    return (
-        "no vision model is available here: no DOCINTEL_SERVER_URL is set, and in-process vLLM "
-        f"needs a CUDA GPU, the vllm package and the weights of {settings.model!r}. Either "
-        "point DOCINTEL_SERVER_URL at a running `vllm serve mistralai/Pixtral-12B-2409 "
-        "--tokenizer-mode mistral`, or on a GPU machine `pip install 'docintel[vllm]'` and "
-        "download the weights (`huggingface-cli download mistralai/Pixtral-12B-2409`), or set "
-        "DOCINTEL_MODEL to a local weights directory and engine='transformers'."
-    )
 
 
 def _cuda() -> bool:
