@@ -11,7 +11,8 @@
     ├── FetchError                 a URL could not be fetched
     │   └── BlockedURL             the URL points somewhere docintel refuses to go
     ├── EngineUnavailable          no model engine can run here (says how to get one)
-    └── ExtractionFailed           attempts ran out; carries the last candidate and every attempt
+    ├── ExtractionFailed           attempts ran out; carries the last candidate and every attempt
+    └── SchemaNotFound             a schema name or module:Class that does not resolve
 
 Each message says what went wrong and what to do about it.
 """
@@ -85,3 +86,7 @@ class ExtractionFailed(DocintelError):
     @property
     def errors(self) -> list[str]:
         return list(self.result.errors)
+
+
+class SchemaNotFound(DocintelError, LookupError):
+    """The schema named on the command line or in a request cannot be found."""

@@ -9,11 +9,7 @@ from pathlib import Path
 
 from pydantic import BaseModel
 
-from .errors import DocintelError
-
-
-class SchemaNotFound(DocintelError, LookupError):
-    """The schema named on the command line or in a request cannot be found."""
+from .errors import SchemaNotFound
 
 
 def resolve_schema(spec: str) -> type[BaseModel]:
