@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from .errors import DocintelError
+
+if TYPE_CHECKING:
+    from .watch import WatchStats
 
 app = typer.Typer(
     name="docintel",
@@ -159,6 +162,118 @@ def evaluate_folder(
         err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
         raise typer.Exit(2) from None
     console.print(report.render())
+
+
+@app.command()
+def watch(
+    inbox: Annotated[Path, typer.Argument(help="The folder to watch (subfolders too).")],
+    schema: Annotated[str, typer.Option(help="Catalog name, module:Class or file.py:Class.")],
+    out: Annotated[Path, typer.Option(help="Where <name>.json and <name>.error.json go.")],
+    store: Annotated[
+        str | None,
+        typer.Option(
+            help="Job store: SQLite path or postgresql+psycopg:// URL [default: OUT/.docintel.db]",
+            envvar="DOCINTEL_STORE",
+        ),
+    ] = None,
+    engine: Annotated[
+        str,
+        typer.Option(help="auto | vllm | server | transformers | cpu", envvar="DOCINTEL_ENGINE"),
+    ] = "auto",
+    workers: Annotated[int, typer.Option(min=1, help="Worker threads.")] = 1,
+    batch: Annotated[int, typer.Option(min=1, help="Files per engine batch.")] = 8,
+    settle: Annotated[float, typer.Option(help="Seconds a file must stay unchanged.")] = 2.0,
+    leave: Annotated[
+        bool, typer.Option("--leave", help="Leave inputs in place (default: processed/, failed/).")
+    ] = False,
+    queue: Annotated[
+        str | None, typer.Option(help="Queue name shared by watchers on several machines.")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Process what is there, then exit.")] = False,
+) -> None:
+    """Extract every file dropped into INBOX, once each, until stopped (Ctrl-C)."""
+    import logging
+
+    from rich.live import Live
+
+    from .settings import get_settings
+    from .watch import Watcher
+
+    try:
+        watcher = Watcher(
+            inbox, schema, out, store=store, engine=None if engine == "auto" else engine,
+            settings=get_settings(engine=engine), workers=workers, batch_size=batch,
+            settle=settle, after="leave" if leave else "move", queue=queue,
+        )  # fmt: skip
+    except DocintelError as exc:
+        err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
+        raise typer.Exit(2) from None
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    logging.getLogger("watchfiles").setLevel(logging.WARNING)
+    err.print(
+        f"watching [bold]{watcher.inbox}[/] for {watcher.schema.__name__} -> {watcher.out} "
+        f"(store {watcher.store.url.split('@')[-1]}); Ctrl-C stops"
+    )
+    with Live(console=err, transient=not err.is_terminal, auto_refresh=False) as live:
+        stats = watcher.run(
+            until_idle=once, progress=lambda s: live.update(_progress(s), refresh=True)
+        )
+    err.print(
+        f"{stats.done} done ({stats.reused} reused), {stats.failed} failed, "
+        f"{stats.retried} retried, {stats.files_per_second:.2f} files/s"
+    )
+
+
+def _progress(stats: WatchStats) -> Table:
+    table = Table.grid(padding=(0, 2))
+    names = ("queued", "in_flight", "done", "reused", "failed", "retried")
+    cells = [f"{n.replace('_', ' ')} [bold]{getattr(stats, n)}[/]" for n in names]
+    table.add_row(*cells, f"[bold]{stats.files_per_second:.2f}[/] files/s")
+    return table
+
+
+@app.command()
+def status(
+    out: Annotated[
+        Path | None,
+        typer.Argument(help="A watcher's output folder (its store is OUT/.docintel.db)."),
+    ] = None,
+    store: Annotated[
+        str | None, typer.Option(help="Store path or URL instead.", envvar="DOCINTEL_STORE")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON.")] = False,
+) -> None:
+    """Summarise a job store: pending, running, done, failed, throughput."""
+    import json
+
+    from .store import Store
+
+    target = store or (out / ".docintel.db" if out else None)
+    if target is None or (not store and not Path(target).exists()):
+        err.print(
+            "[red]error[/]: no store found: give the watcher's output folder "
+            "(docintel status OUT) or --store PATH|URL."
+        )
+        raise typer.Exit(2)
+    try:
+        summary = Store(target).summary()
+    except DocintelError as exc:
+        err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(summary.to_dict(), indent=2))
+        return
+    table = Table(title="jobs", title_justify="left")
+    for name in summary.counts:
+        table.add_column(name, justify="right")
+    table.add_column("done/s (last min)", justify="right")
+    table.add_row(*map(str, summary.counts.values()), f"{summary.throughput:.2f}")
+    console.print(table)
+    if summary.oldest_pending_seconds is not None:
+        console.print(f"oldest pending job waits {summary.oldest_pending_seconds:.0f} s")
+    console.print(f"{summary.results} results stored")
+    for failure in summary.recent_failures:
+        console.print(f"[red]failed[/] {failure['name']}: {failure['error']}")
 
 
 def _print_provenance(provenance: dict) -> None:

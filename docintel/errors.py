@@ -12,7 +12,9 @@
     │   └── BlockedURL             the URL points somewhere docintel refuses to go
     ├── EngineUnavailable          no model engine can run here (says how to get one)
     ├── ExtractionFailed           attempts ran out; carries the last candidate and every attempt
-    └── SchemaNotFound             a schema name or module:Class that does not resolve
+    ├── SchemaNotFound             a schema name or module:Class that does not resolve
+    └── StoreError                 the job store cannot be used
+        └── StoreVersionMismatch   the store was made by a different docintel store layout
 
 Each message says what went wrong and what to do about it.
 """
@@ -90,3 +92,16 @@ class ExtractionFailed(DocintelError):
 
 class SchemaNotFound(DocintelError, LookupError):
     """The schema named on the command line or in a request cannot be found."""
+
+
+class StoreError(DocintelError):
+    """The job store cannot be opened or used; the message names the store and what to do."""
+
+
+class StoreVersionMismatch(StoreError):
+    """The store's recorded layout version is not the one this docintel writes."""
+
+    def __init__(self, message: str, *, found: int | None, expected: int) -> None:
+        super().__init__(message)
+        self.found = found
+        self.expected = expected

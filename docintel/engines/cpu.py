@@ -65,6 +65,7 @@ class CPUEngine:
     name = "cpu"
     model = "text-layer+ocr"
     deterministic = True  # asking again gives the same answer: the retry loop asks once
+    thread_safe = True  # no state between calls: callers need not serialise generate()
 
     def supports(self, schema: type[BaseModel], pages: Sequence[Page] = ()) -> str | None:
         return supports(schema, pages)

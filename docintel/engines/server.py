@@ -42,6 +42,7 @@ class ServerEngine:
     """Requests to an OpenAI-compatible chat-completions server, sent concurrently."""
 
     name = "server"
+    thread_safe = True  # httpx clients are; the server does the batching
 
     def __init__(
         self,

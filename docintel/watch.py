@@ -1,0 +1,520 @@
+"""The batch folder watcher: files dropped in an inbox come out as JSON, each exactly once.
+
+Intake (a scan at start, file-system events, and a periodic rescan in case events are lost)
+takes a file only once its size and mtime have settled, and enqueues that file version in the
+store (a no-op when it is known). Workers claim jobs in batches and run them through
+``extract_many`` (one engine batch); each job then ends in this order: result saved, JSON
+written atomically, job closed, input moved. A crash anywhere in between is repaired on
+restart: a job whose lease ran out runs again (reusing the saved result), and a closed job
+whose input is still in the inbox just gets its input moved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from .document import Document
+from .engines import Engine, get_engine
+from .engines.base import GenerationOutput, GenerationRequest
+from .errors import DocintelError, InputNotFound
+from .extract import extract_many
+from .ingest import load
+from .result import Result
+from .schemas_loader import resolve_schema
+from .settings import Settings, get_settings
+from .store import JobRow, Store
+
+log = logging.getLogger("docintel.watch")
+
+# Names that are still being written (browsers, sync clients, editors) or are not documents.
+PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".swp")
+
+
+def ignored(name: str) -> bool:
+    """Hidden, temporary, partial-download and Office lock files (``~$report.docx``)."""
+    return name.startswith((".", "~$")) or name.lower().endswith(PARTIAL_SUFFIXES)
+
+
+def schema_key(schema: str | type[BaseModel]) -> tuple[type[BaseModel], str]:
+    """The class and its store name: name plus a digest of its JSON schema, so that results
+    made with an older version of an edited schema are not reused."""
+    cls = resolve_schema(schema) if isinstance(schema, str) else schema
+    label = schema if isinstance(schema, str) else f"{cls.__module__}:{cls.__qualname__}"
+    digest = hashlib.sha256(json.dumps(cls.model_json_schema(), sort_keys=True).encode())
+    return cls, f"{label}@{digest.hexdigest()[:12]}"
+
+
+@dataclass
+class WatchStats:
+    """What this watcher did since it started."""
+
+    queued: int = 0
+    done: int = 0
+    reused: int = 0  # of done: same content seen before, stored result reused
+    failed: int = 0
+    retried: int = 0
+    in_flight: int = 0
+    started: float = field(default_factory=time.time)
+
+    @property
+    def files_per_second(self) -> float:
+        return (self.done + self.failed) / max(1e-9, time.time() - self.started)
+
+
+class Watcher:
+    """Watch ``inbox`` and extract ``schema`` from every file dropped there into ``out``.
+
+    Results go to ``out/<name>.json``; a file that cannot be extracted gets
+    ``out/<name>.error.json``. Inputs move to ``inbox/processed/`` or ``inbox/failed/``
+    (``after="leave"`` keeps them in place). The store (default ``out/.docintel.db``) holds
+    every job and result; several watchers on several machines can share a PostgreSQL store
+    and an inbox (give them the same ``queue`` name when the inbox is mounted at other paths).
+    """
+
+    def __init__(
+        self,
+        inbox: str | Path,
+        schema: str | type[BaseModel],
+        out: str | Path,
+        *,
+        store: Store | str | Path | None = None,
+        engine: str | Engine | None = None,
+        settings: Settings | None = None,
+        workers: int = 1,
+        batch_size: int = 8,
+        settle: float = 1.0,
+        lease: float = 60.0,
+        after: Literal["move", "leave"] = "move",
+        retry_limit: int = 8,
+        backoff: float = 2.0,
+        backoff_cap: float = 300.0,
+        rescan: float = 30.0,
+        drain: float = 30.0,
+        poll: float = 0.2,
+        queue: str | None = None,
+    ) -> None:
+        self.inbox = Path(inbox).expanduser().resolve()
+        if not self.inbox.is_dir():
+            raise InputNotFound(f"inbox {inbox} is not a directory: create it, or fix the path.")
+        self.schema, self.schema_name = schema_key(schema)
+        self.out = Path(out).expanduser().resolve()
+        self.out.mkdir(parents=True, exist_ok=True)
+        self.store = store if isinstance(store, Store) else Store(store or self.out / ".docintel.db")
+        self.settings = settings or get_settings()
+        self.workers, self.batch_size = max(1, workers), max(1, batch_size)
+        self.settle, self.lease, self.after = settle, lease, after
+        self.retry_limit, self.backoff, self.backoff_cap = retry_limit, backoff, backoff_cap
+        self.rescan, self.drain, self.poll = rescan, drain, poll
+        self.queue = queue or str(self.inbox)
+        self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self.stats = WatchStats()
+        self._skip = {self.inbox / "processed", self.inbox / "failed", self.out}
+        self._engine_spec = engine
+        self._engine: Engine | None = None
+        self._candidates: dict[Path, tuple[tuple[int, int], float] | None] = {}
+        self._known: set[tuple[str, int, int]] = set()
+        self._in_flight: set[int] = set()
+        self._scanned = threading.Event()
+        self._stop = threading.Event()  # no more intake, no more claims
+        self._abort = threading.Event()  # stop waiting for in-flight jobs
+
+    # ---- running ----
+
+    def run(
+        self,
+        *,
+        until_idle: bool = False,
+        progress: Callable[[WatchStats], None] | None = None,
+        handle_signals: bool = True,
+    ) -> WatchStats:
+        """Watch until stopped (``stop()``, SIGINT or SIGTERM), or until nothing is left to do.
+
+        On the first signal no new job is claimed and in-flight jobs get ``drain`` seconds to
+        finish; a second signal, or the end of that time, puts them back in the queue.
+        """
+        restore = self._install_signals() if handle_signals else {}
+        self.stats = WatchStats()
+        threads = [threading.Thread(target=self._intake, name="intake", daemon=True)]
+        threads += [
+            threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
+            for i in range(self.workers)
+        ]
+        threads.append(threading.Thread(target=self._heartbeat, name="lease", daemon=True))
+        for t in threads:
+            t.start()
+        try:
+            while not self._stop.wait(0.25):
+                self.stats.in_flight = len(self._in_flight)
+                if progress:
+                    progress(self.stats)
+                if until_idle and self._idle():
+                    self._stop.set()
+            deadline = time.monotonic() + self.drain
+            for t in threads[1:-1]:
+                while t.is_alive() and time.monotonic() < deadline and not self._abort.is_set():
+                    t.join(0.1)
+        finally:
+            self._stop.set()
+            left = list(self._in_flight)
+            if left:  # not finished in time: back to the queue, not counted as an attempt
+                released = self.store.release(self.owner, left, count=False)
+                log.warning("released %d unfinished job(s) back to the queue", released)
+            for sig, handler in restore.items():
+                signal.signal(sig, handler)
+        self.stats.in_flight = 0
+        if progress:
+            progress(self.stats)
+        return self.stats
+
+    def stop(self) -> None:
+        """Stop taking files and jobs; in-flight jobs finish (see ``run``)."""
+        if self._stop.is_set():
+            self._abort.set()
+        self._stop.set()
+
+    def _install_signals(self) -> dict[int, Any]:
+        if threading.current_thread() is not threading.main_thread():
+            return {}
+        restore = {}
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            restore[sig] = signal.signal(sig, lambda *_: self.stop())
+        return restore
+
+    def _idle(self) -> bool:
+        return (
+            self._scanned.is_set()
+            and not self._candidates
+            and not self._in_flight
+            and self.store.active(self.queue, self.schema_name) == 0
+        )
+
+    # ---- intake ----
+
+    def _intake(self) -> None:
+        for path in self._walk():
+            self._candidates.setdefault(path, None)
+        self._settle()
+        self._scanned.set()
+        last_scan = time.monotonic()
+        try:
+            import watchfiles
+
+            changes: Iterator[set[tuple[Any, str]]] = watchfiles.watch(
+                self.inbox,
+                watch_filter=None,
+                debounce=int(self.poll * 1000),
+                step=20,
+                rust_timeout=int(self.poll * 1000),
+                yield_on_timeout=True,
+                stop_event=self._stop,
+                ignore_permission_denied=True,
+            )
+        except Exception as exc:  # no inotify (some network mounts): rescans only
+            log.warning("file events unavailable (%s): scanning every second instead", exc)
+            self.rescan = min(self.rescan, 1.0)
+            changes = iter(lambda: (self._stop.wait(self.poll), set())[1], None)
+        for batch in changes:
+            if self._stop.is_set():
+                break
+            for change, name in batch:
+                path = Path(name)
+                if change != watchfiles.Change.deleted and self._wanted(path):
+                    self._candidates.setdefault(path, None)
+            if time.monotonic() - last_scan >= self.rescan:
+                for path in self._walk():
+                    self._candidates.setdefault(path, None)
+                last_scan = time.monotonic()
+            self._settle()
+
+    def _wanted(self, path: Path) -> bool:
+        if ignored(path.name) or not path.is_relative_to(self.inbox):
+            return False
+        rel = path.relative_to(self.inbox).parts[:-1]
+        if any(p.startswith(".") for p in rel):
+            return False
+        return not any(path.is_relative_to(skip) for skip in self._skip)
+
+    def _walk(self) -> Iterator[Path]:
+        for dirpath, dirnames, filenames in os.walk(self.inbox):
+            here = Path(dirpath)
+            dirnames[:] = [
+                d for d in dirnames if not d.startswith(".") and here / d not in self._skip
+            ]
+            yield from (here / f for f in filenames if not ignored(f))
+
+    def _settle(self) -> None:
+        """Take the candidates whose size and mtime have not changed for ``settle`` seconds."""
+        now = time.monotonic()
+        for path, seen in list(self._candidates.items()):
+            try:
+                st = path.stat()
+            except OSError:
+                del self._candidates[path]
+                continue
+            if not path.is_file():
+                del self._candidates[path]
+                continue
+            sig = (st.st_size, st.st_mtime_ns)
+            if seen is None or seen[0] != sig:
+                self._candidates[path] = (sig, now)
+            elif now - seen[1] >= self.settle:
+                self._take(path, *sig)
+                del self._candidates[path]
+
+    def _take(self, path: Path, size: int, mtime_ns: int) -> None:
+        name = path.relative_to(self.inbox).as_posix()
+        if (name, size, mtime_ns) in self._known:
+            return
+        self._known.add((name, size, mtime_ns))
+        if self.store.enqueue(self.queue, self.schema_name, name, size, mtime_ns) is not None:
+            self.stats.queued += 1
+            log.info("queued %s", name)
+            return
+        # Known already. A closed job whose input is still here: a crash came between closing
+        # it and moving the input; finish the move.
+        job = self.store.job_for(self.queue, self.schema_name, name, size, mtime_ns)
+        if job is not None and job.status in ("done", "failed"):
+            self._move(path, "processed" if job.status == "done" else "failed", job.sha256)
+
+    # ---- workers ----
+
+    def _work(self) -> None:
+        while not self._stop.is_set():
+            try:
+                jobs = self.store.claim(
+                    self.owner, self.queue, self.schema_name, self.batch_size, self.lease
+                )
+            except Exception as exc:  # the database is briefly unreachable: try again
+                log.warning("cannot claim jobs: %s", exc)
+                self._stop.wait(self.backoff)
+                continue
+            if not jobs:
+                self._stop.wait(self.poll)
+                continue
+            ids = [j.id for j in jobs if j.id is not None]
+            self._in_flight.update(ids)
+            try:
+                self._process(jobs)
+            except Exception as exc:  # a bug or an outage must not kill the worker
+                log.exception("batch failed")
+                self._retry(jobs, f"{type(exc).__name__}: {exc}")
+            finally:
+                self._in_flight.difference_update(ids)
+
+    def _heartbeat(self) -> None:
+        while not self._stop.wait(self.lease / 3):
+            try:
+                self.store.heartbeat(self.owner, list(self._in_flight), self.lease)
+            except Exception as exc:
+                log.warning("cannot renew leases: %s", exc)
+
+    def _process(self, jobs: Sequence[JobRow]) -> None:
+        todo: list[tuple[JobRow, Path, Document]] = []
+        for job in jobs:
+            path = self.inbox / job.name
+            if job.attempts > self.retry_limit:  # claimed that often: the worker kept dying
+                self._fail(
+                    job,
+                    path,
+                    None,
+                    "GaveUp",
+                    f"gave up after {job.attempts - 1} "
+                    f"attempts; last error: {job.error or 'the worker stopped'}",
+                )
+            elif not path.is_file():
+                self.store.finish(
+                    self.owner,
+                    job.id or 0,
+                    "skipped",
+                    error="the file was gone before it was processed (deleted or renamed)",
+                )
+            else:
+                try:
+                    doc = load(path, settings=self.settings)
+                except DocintelError as exc:  # a poison file: no retry can help
+                    self._fail(job, path, None, type(exc).__name__, str(exc))
+                    continue
+                cached = self.store.find_result(doc.sha256, self.schema_name)
+                if cached is not None and cached.id is not None:
+                    self._done(job, path, doc.sha256, cached.id, cached.data, reused=True)
+                else:
+                    todo.append((job, path, doc))
+        if not todo:
+            return
+        unique = {doc.sha256: doc for _, _, doc in todo}  # same bytes twice: extract once
+        try:
+            engine = self._get_engine()
+            results = extract_many(
+                list(unique.values()), self.schema, engine=engine, settings=self.settings
+            )
+        except Exception as exc:  # the engine is down or failing: every job waits and retries
+            self._retry([job for job, _, _ in todo], f"{type(exc).__name__}: {exc}")
+            return
+        saved: dict[str, int] = {}
+        for (sha, doc), result in zip(unique.items(), results, strict=True):
+            if result.ok or not self._transient(result):
+                size = next(j.size for j, _, d in todo if d is doc)
+                saved[sha] = self.store.save_result(doc.name or sha, size, result, self.schema_name)
+        by_sha = dict(zip(unique, results, strict=True))
+        for job, path, doc in todo:
+            result = by_sha[doc.sha256]
+            if result.ok:
+                self._done(job, path, doc.sha256, saved[doc.sha256], result.to_dict())
+            elif self._transient(result):
+                self._retry([job], "; ".join(result.errors) or "engine error")
+            else:
+                message = f"{len(result.attempts)} attempt(s) failed: " + "; ".join(result.errors)
+                self._fail(job, path, doc.sha256, "ExtractionFailed", message, result.to_dict())
+
+    def _get_engine(self) -> Engine:
+        if self._engine is None:
+            engine = get_engine(self._engine_spec, self.settings)
+            if self.workers > 1 and not getattr(engine, "thread_safe", False):
+                engine = _Serialized(engine)
+            self._engine = engine
+        return self._engine
+
+    def _transient(self, result: Result[Any]) -> bool:
+        """Every attempt was an engine error (server down, out of memory): worth retrying later.
+        A deterministic engine's errors (the CPU path declining a schema) never are."""
+        return (
+            bool(result.attempts)
+            and all(a.finish_reason == "error" for a in result.attempts)
+            and not getattr(self._engine, "deterministic", False)
+        )
+
+    def _retry(self, jobs: Sequence[JobRow], reason: str) -> None:
+        for job in jobs:
+            if job.attempts >= self.retry_limit:
+                path = self.inbox / job.name
+                self._fail(
+                    job,
+                    path,
+                    job.sha256,
+                    "GaveUp",
+                    f"gave up after {job.attempts} attempts; last error: {reason}",
+                )
+                continue
+            delay = min(self.backoff_cap, self.backoff * 2 ** (job.attempts - 1))
+            if self.store.release(self.owner, [job.id or 0], delay=delay, error=reason):
+                self.stats.retried += 1
+                log.warning("%s: %s; retrying in %.1f s", job.name, reason, delay)
+
+    # ---- finishing a job: write, close, move ----
+
+    def _done(
+        self,
+        job: JobRow,
+        path: Path,
+        sha: str,
+        result_id: int,
+        data: dict[str, Any],
+        reused: bool = False,
+    ) -> None:
+        if not self.store.owns(self.owner, job.id or 0):
+            return  # the lease was lost (released at shutdown): whoever has it now finishes
+        out = self._write(job.name + ".json", {**data, "input": job.name, "reused": reused})
+        if self.store.finish(
+            self.owner, job.id or 0, "done", output=str(out), result_id=result_id, sha256=sha
+        ):
+            self.stats.done += 1
+            self.stats.reused += reused
+            log.info("done %s%s", job.name, " (same content seen before)" if reused else "")
+        self._move(path, "processed", sha)
+
+    def _fail(
+        self,
+        job: JobRow,
+        path: Path,
+        sha: str | None,
+        error: str,
+        message: str,
+        result: dict[str, Any] | None = None,
+    ) -> None:
+        if not self.store.owns(self.owner, job.id or 0):
+            return
+        report = {
+            "input": job.name,
+            "error": error,
+            "message": message,
+            "attempts": job.attempts,
+            "failed_at": time.time(),
+            "result": result,
+        }
+        out = self._write(job.name + ".error.json", report)
+        if self.store.finish(
+            self.owner,
+            job.id or 0,
+            "failed",
+            error=f"{error}: {message}",
+            output=str(out),
+            sha256=sha,
+        ):
+            self.stats.failed += 1
+            log.warning("failed %s: %s: %s", job.name, error, message)
+        self._move(path, "failed", sha)
+
+    def _write(self, name: str, data: dict[str, Any]) -> Path:
+        """Write JSON atomically: readers see the old file or the whole new one, never a part."""
+        target = self.out / name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+        with tmp.open("w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+        return target
+
+    def _move(self, path: Path, where: str, sha: str | None) -> None:
+        if self.after == "leave" or not path.exists():
+            return
+        target = self.inbox / where / path.relative_to(self.inbox)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists():  # an earlier file of that name: keep both
+            tag = (sha or uuid.uuid4().hex)[:8]
+            target = target.with_name(f"{target.stem}.{tag}{target.suffix}")
+            if target.exists():
+                target = target.with_name(f"{target.stem}.{uuid.uuid4().hex[:6]}{target.suffix}")
+        os.replace(path, target)
+
+
+class _Serialized:
+    """One engine call at a time, for engines that are not thread-safe (in-process models)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.name, self.model = engine.name, engine.model
+        self.deterministic = getattr(engine, "deterministic", False)
+        self._lock = threading.Lock()
+
+    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
+        with self._lock:
+            return self.engine.generate(requests)
+
+    def close(self) -> None:
+        self.engine.close()
+
+
+def watch(
+    inbox: str | Path, schema: str | type[BaseModel], out: str | Path, **options: Any
+) -> WatchStats:
+    """Watch ``inbox`` until stopped; see ``Watcher`` for the options."""
+    return Watcher(inbox, schema, out, **options).run()
+
+
+__all__ = ["PARTIAL_SUFFIXES", "WatchStats", "Watcher", "ignored", "schema_key", "watch"]
