@@ -222,6 +222,7 @@ def watch(
         f"{stats.done} done ({stats.reused} reused), {stats.failed} failed, "
         f"{stats.retried} retried, {stats.files_per_second:.2f} files/s"
     )
+    watcher.exit()
 
 
 def _progress(stats: WatchStats) -> Table:

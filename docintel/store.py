@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import JSON, Column, Engine, event, func, inspect, or_, text, update
+from sqlalchemy import JSON, BigInteger, Column, Engine, event, func, inspect, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Field, Session, SQLModel, col, create_engine, select
@@ -41,7 +41,7 @@ class DocumentRow(SQLModel, table=True):
 
     __tablename__ = "documents"
     sha256: str = Field(primary_key=True, max_length=64)
-    size: int
+    size: int = Field(sa_type=BigInteger)
     name: str
     created_at: float = Field(default_factory=time.time)
 
@@ -54,8 +54,8 @@ class JobRow(SQLModel, table=True):
     key: str = Field(unique=True, max_length=64)  # sha256(queue, schema, name, size, mtime_ns)
     queue: str = Field(index=True)  # which inbox (workers on several machines share a name)
     name: str  # path relative to the inbox
-    size: int
-    mtime_ns: int
+    size: int = Field(sa_type=BigInteger)
+    mtime_ns: int = Field(sa_type=BigInteger)
     schema_name: str
     status: str = Field(default="pending", index=True)  # one of STATUSES
     attempts: int = 0  # claims so far: a worker that dies mid-job still counts one

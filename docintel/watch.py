@@ -17,6 +17,7 @@ import logging
 import os
 import signal
 import socket
+import sys
 import threading
 import time
 import uuid
@@ -113,7 +114,9 @@ class Watcher:
         self.schema, self.schema_name = schema_key(schema)
         self.out = Path(out).expanduser().resolve()
         self.out.mkdir(parents=True, exist_ok=True)
-        self.store = store if isinstance(store, Store) else Store(store or self.out / ".docintel.db")
+        self.store = (
+            store if isinstance(store, Store) else Store(store or self.out / ".docintel.db")
+        )
         self.settings = settings or get_settings()
         self.workers, self.batch_size = max(1, workers), max(1, batch_size)
         self.settle, self.lease, self.after = settle, lease, after
@@ -131,6 +134,7 @@ class Watcher:
         self._scanned = threading.Event()
         self._stop = threading.Event()  # no more intake, no more claims
         self._abort = threading.Event()  # stop waiting for in-flight jobs
+        self._threads: list[threading.Thread] = []
 
     # ---- running ----
 
@@ -148,12 +152,8 @@ class Watcher:
         """
         restore = self._install_signals() if handle_signals else {}
         self.stats = WatchStats()
-        threads = [threading.Thread(target=self._intake, name="intake", daemon=True)]
-        threads += [
-            threading.Thread(target=self._work, name=f"worker-{i}", daemon=True)
-            for i in range(self.workers)
-        ]
-        threads.append(threading.Thread(target=self._heartbeat, name="lease", daemon=True))
+        targets = [self._intake, *[self._work] * self.workers, self._heartbeat]
+        threads = self._threads = [threading.Thread(target=t, daemon=True) for t in targets]
         for t in threads:
             t.start()
         try:
@@ -173,12 +173,29 @@ class Watcher:
             if left:  # not finished in time: back to the queue, not counted as an attempt
                 released = self.store.release(self.owner, left, count=False)
                 log.warning("released %d unfinished job(s) back to the queue", released)
+            for t in (threads[0], threads[-1]):  # a file watcher left running aborts exit
+                t.join(timeout=5)
             for sig, handler in restore.items():
                 signal.signal(sig, handler)
         self.stats.in_flight = 0
         if progress:
             progress(self.stats)
         return self.stats
+
+    @property
+    def busy(self) -> bool:
+        """A worker is still inside a batch ``run`` stopped waiting for (see ``exit``)."""
+        return any(t.is_alive() for t in self._threads)
+
+    def exit(self, code: int = 0) -> None:
+        """End the process. When a worker is still inside native code (a model, a PDF
+        renderer), a normal interpreter exit would kill it mid-call and abort; its jobs are
+        back in the queue already, so leave at once instead."""
+        if not self.busy:
+            raise SystemExit(code)
+        for stream in (sys.stdout, sys.stderr):
+            stream.flush()
+        os._exit(code)
 
     def stop(self) -> None:
         """Stop taking files and jobs; in-flight jobs finish (see ``run``)."""
@@ -272,15 +289,20 @@ class Watcher:
             if seen is None or seen[0] != sig:
                 self._candidates[path] = (sig, now)
             elif now - seen[1] >= self.settle:
-                self._take(path, *sig)
+                try:
+                    self._take(path, *sig)
+                except Exception as exc:  # the store is unreachable: try again next tick
+                    log.warning("cannot queue %s: %s", path.name, exc)
+                    continue
                 del self._candidates[path]
 
     def _take(self, path: Path, size: int, mtime_ns: int) -> None:
         name = path.relative_to(self.inbox).as_posix()
         if (name, size, mtime_ns) in self._known:
             return
+        queued = self.store.enqueue(self.queue, self.schema_name, name, size, mtime_ns)
         self._known.add((name, size, mtime_ns))
-        if self.store.enqueue(self.queue, self.schema_name, name, size, mtime_ns) is not None:
+        if queued is not None:
             self.stats.queued += 1
             log.info("queued %s", name)
             return

@@ -1,0 +1,80 @@
+"""A throwaway PostgreSQL server for tests and benchmarks: ``initdb`` + ``pg_ctl`` in a temp dir.
+
+Needs the PostgreSQL server binaries on the machine (``initdb``, ``pg_ctl``; Debian puts them
+in /usr/lib/postgresql/N/bin). PostgreSQL refuses to run as root, so as root the server runs as
+the ``postgres`` user. Listens on 127.0.0.1 only, trusts local connections, no fsync.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+
+def binary(name: str) -> str | None:
+    """Path of a PostgreSQL server binary, or None when not installed."""
+    found = shutil.which(name)
+    if found:
+        return found
+    candidates = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return candidates[-1] if candidates else None
+
+
+def available() -> bool:
+    return binary("initdb") is not None and binary("pg_ctl") is not None
+
+
+@contextmanager
+def temporary_postgres() -> Iterator[str]:
+    """Start a private PostgreSQL server; yield its SQLAlchemy URL; stop and delete it after."""
+    initdb, pg_ctl = binary("initdb"), binary("pg_ctl")
+    if not initdb or not pg_ctl:
+        raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    root = Path(tempfile.mkdtemp(prefix="docintel-pg-"))
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        shutil.chown(root, "postgres")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    data = root / "data"
+    try:
+        subprocess.run(
+            [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            [*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
+             "start"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        try:
+            yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
+        finally:
+            subprocess.run(
+                [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
+                capture_output=True,
+            )  # fmt: skip
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def new_database(url: str) -> str:
+    """Create an empty database on the server at ``url``; return its URL."""
+    import psycopg
+
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    dsn = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    return url.rsplit("/", 1)[0] + f"/{name}"
