@@ -38,10 +38,13 @@ def extract(
     checks: Sequence[ExtraCheck] = (),
     settings: Settings | None = None,
     raise_on_failure: bool = True,
+    provenance: bool = True,
 ) -> Result[T]:
     """Extract ``schema`` from one document.
 
-    ``pages`` are 0-based page indices (default: all). When every attempt fails, raises
+    ``pages`` are 0-based page indices (default: all). ``provenance=False`` skips locating
+    values in the page's words (OCR on scans), for values never printed as such (LaTeX).
+    When every attempt fails, raises
     ``ExtractionFailed`` carrying the result (last candidate, every attempt and error), or,
     with ``raise_on_failure=False``, returns that result with ``ok=False``.
     Input problems (corrupt, encrypted, too large...) raise their ``DocintelError``.
@@ -50,7 +53,9 @@ def extract(
     start = time.perf_counter()
     doc = load(source, password=password, settings=settings)
     loaded = time.perf_counter() - start
-    (result,) = _extract_docs([doc], schema, engine, pages, max_attempts, checks, settings)
+    (result,) = _extract_docs(
+        [doc], schema, engine, pages, max_attempts, checks, settings, provenance
+    )
     result.timings = {"load": loaded, **result.timings}
     return result.raise_for_failure() if raise_on_failure else result
 
@@ -195,6 +200,7 @@ def _extract_docs(
     max_attempts: int | None,
     checks: Sequence[ExtraCheck],
     settings: Settings,
+    provenance: bool = True,
 ) -> list[Result[T]]:
     if not docs:
         return []
@@ -222,7 +228,7 @@ def _extract_docs(
         result.engine, result.model = engine_.name, engine_.model
         result.document, result.source = doc.sha256, doc.name
         result.pages = [p.index for part in parts for p in part]
-        if result.value is not None:
+        if result.value is not None and provenance:
             earlier = _candidates(schema, jobs) if len(jobs) == 1 else []
             result.provenance = locate(result.value, doc, result.pages, attempts_values=earlier)
         result.timings = {

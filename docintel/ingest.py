@@ -162,6 +162,15 @@ def _read_str(text: str, settings: Settings) -> tuple[bytes, str | None]:
     return _read_path(Path(text).expanduser(), settings), Path(text).name
 
 
+def decode_text(text: str) -> bytes:
+    """A data: URL or base64 text to bytes. Never reads a path or fetches a URL: for text
+    from untrusted callers (the HTTP API), where ``load(text)`` would do both."""
+    text = text.strip()
+    if text[:5].lower() == "data:":
+        return _data_url(text)
+    return _b64(text.encode("ascii", "ignore"))
+
+
 def _read_path(path: Path, settings: Settings) -> bytes:
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "does not exist"

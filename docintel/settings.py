@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Limits(BaseSettings):
@@ -57,6 +59,32 @@ class Settings(Limits):
     image_tokens_per_request: int = Field(
         40_000, ge=1000, description="Most image tokens in one request (Pixtral: 128k context)."
     )
+
+    # ---- HTTP service (docintel serve) ----
+    api_keys: Annotated[list[SecretStr], NoDecode] = Field(
+        default_factory=list,
+        description="Keys the service accepts (comma-separated in DOCINTEL_API_KEYS); "
+        "none: no authentication.",
+    )
+    max_upload_bytes: int = Field(
+        20 * 1024 * 1024, gt=0, description="Largest request body the service reads, in bytes."
+    )
+    request_timeout: float = Field(120.0, gt=0, description="Seconds one request may take.")
+    batch_window_ms: float = Field(
+        10.0, ge=0, description="How long the service gathers requests into one engine batch."
+    )
+    max_batch: int = Field(32, ge=1, description="Most requests in one engine batch.")
+    max_queue: int = Field(
+        64, ge=1, description="Requests admitted at once; more get 429 with Retry-After."
+    )
+    allow_urls: bool = Field(False, description="Let service requests name inputs by URL.")
+
+    @field_validator("api_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [k.strip() for k in value.split(",") if k.strip()]
+        return value
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -1,0 +1,705 @@
+"""The HTTP service: ``POST /v1/latex``, ``POST /v1/extract``, schemas, health and metrics.
+
+``create_app()`` builds the FastAPI app; ``docintel serve`` runs it on uvicorn. Work runs in a
+thread pool as large as the admission limit, so the event loop never waits on a model, and
+the engine sits behind a ``MicroBatcher``: requests that arrive together share an engine
+batch. Requests over the admission limit get 429, requests before the engine is loaded 503,
+both with ``Retry-After``. Every error is ``application/problem+json`` (RFC 9457).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from . import __version__
+from .batching import MicroBatcher
+from .engines import Engine, get_engine
+from .errors import (
+    BlockedURL,
+    DocintelError,
+    EngineUnavailable,
+    FetchError,
+    InputTooLarge,
+    SchemaNotFound,
+    UnsupportedInput,
+)
+from .settings import Settings, get_settings
+
+log = logging.getLogger("docintel.serve")
+T = TypeVar("T")
+
+# ---- problems (RFC 9457) ------------------------------------------------------------------
+
+
+class Problem(BaseModel):
+    """An error: ``type`` names the kind, ``detail`` says what went wrong and what to do."""
+
+    type: str = Field(examples=["urn:docintel:problem:input-too-large"])
+    title: str
+    status: int
+    detail: str
+    errors: list[dict[str, Any]] | None = None  # per-field request errors (422)
+
+
+class ProblemError(Exception):
+    def __init__(
+        self, status: int, slug: str, detail: str, *, headers: dict[str, str] | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.slug, self.detail, self.headers = status, slug, detail, headers or {}
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    413: "Content too large",
+    415: "Unsupported media type",
+    422: "Unprocessable content",
+    429: "Too many requests",
+    500: "Internal server error",
+    502: "Bad gateway",
+    503: "Service unavailable",
+    504: "Gateway timeout",
+}
+
+
+def problem(
+    status: int, slug: str, detail: str, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    body = {
+        "type": f"urn:docintel:problem:{slug}",
+        "title": _TITLES.get(status, "Error"),
+        "status": status,
+        "detail": detail,
+        **extra,
+    }
+    return JSONResponse(body, status, headers=headers, media_type="application/problem+json")
+
+
+def _for_error(exc: DocintelError) -> ProblemError:
+    """The HTTP status a docintel error maps to."""
+    name = type(exc).__name__
+    slug = "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
+    if isinstance(exc, InputTooLarge):
+        return ProblemError(413, slug, str(exc))
+    if isinstance(exc, UnsupportedInput):
+        return ProblemError(415, slug, str(exc))
+    if isinstance(exc, BlockedURL):
+        return ProblemError(400, slug, str(exc))
+    if isinstance(exc, FetchError):
+        return ProblemError(502, slug, str(exc))
+    if isinstance(exc, EngineUnavailable):
+        return ProblemError(503, slug, str(exc), headers={"Retry-After": "30"})
+    return ProblemError(422, slug, str(exc))  # the input or the schema named cannot be used
+
+
+_PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": _TITLES[status],
+        "content": {"application/problem+json": {"schema": Problem.model_json_schema()}},
+    }
+    for status in (400, 401, 413, 415, 422, 429, 502, 503, 504)
+}
+
+# ---- requests and responses -----------------------------------------------------------------
+
+
+class _Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    document: str | None = Field(
+        None, description="The file as base64 or a data: URL (PDF, PNG, JPEG, TIFF, WebP, BMP)."
+    )
+    url: str | None = Field(
+        None, description="An http(s) URL to fetch instead (only when the server allows URLs)."
+    )
+    pages: list[int] | None = Field(
+        None, max_length=2000, description="0-based page indices (default: all)."
+    )
+    password: str | None = Field(None, description="Password of an encrypted PDF.")
+
+
+class LatexRequest(_Input):
+    """A formula image (or a page of formulas) in a JSON body."""
+
+    mathml: bool = Field(False, description="Also return MathML for valid formulas.")
+
+
+class ExtractRequest(_Input):
+    """A document and the schema to extract, in a JSON body."""
+
+    schema_name: str | None = Field(
+        None, alias="schema", description="A catalog schema name (GET /v1/schemas)."
+    )
+    json_schema: dict[str, Any] | None = Field(
+        None, description="A JSON Schema (an object) to extract instead of a catalog schema."
+    )
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class FormulaOut(BaseModel):
+    latex: str | None
+    display: bool | None
+    valid: bool
+    errors: list[str]
+    confidence: float
+    page: int
+    box: list[float] | None = Field(description="[x0, y0, x1, y1] in page points; null: page.")
+    attempts: int
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    mathml: str | None = None
+
+
+class LatexResponse(BaseModel):
+    formulas: list[FormulaOut]
+    engine: str
+    model: str
+    seconds: float
+
+
+class FieldSourceOut(BaseModel):
+    page: int | None
+    bbox: list[float] | None
+    source: str
+    match: str
+    confidence: float
+
+
+class AttemptOut(BaseModel):
+    number: int
+    text: str
+    finish_reason: str
+    errors: list[str]
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    max_tokens: int
+    temperature: float
+    part: int
+
+
+class ExtractResponse(BaseModel):
+    """``Result.to_dict()``: the value, whether it validated, provenance and every attempt."""
+
+    model_config = ConfigDict(protected_namespaces=())
+    schema_name: str = Field(alias="schema", serialization_alias="schema")
+    ok: bool
+    value: dict[str, Any] | None
+    errors: list[str]
+    engine: str
+    model: str
+    document: str
+    source: str | None
+    pages: list[int]
+    prompt_tokens: int
+    completion_tokens: int
+    timings: dict[str, float]
+    provenance: dict[str, FieldSourceOut]
+    attempts: list[AttemptOut]
+
+
+class SchemaInfo(BaseModel):
+    name: str
+    title: str
+    description: str
+    json_schema: dict[str, Any]
+
+
+def _body_schema(model: type[BaseModel], file_help: str) -> dict[str, Any]:
+    """OpenAPI request body: the JSON model, or a multipart upload with the same options."""
+    json_schema = model.model_json_schema(by_alias=True)
+    form: dict[str, Any] = {
+        "type": "object",
+        "required": ["file"],
+        "properties": {
+            "file": {"type": "string", "format": "binary", "description": file_help},
+            **{
+                k: {"type": "string", "description": v.get("description", "")}
+                for k, v in json_schema["properties"].items()
+                if k not in ("document", "url")
+            },
+        },
+    }
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": json_schema},
+                "multipart/form-data": {"schema": form},
+            },
+        }
+    }
+
+
+# ---- the service ----------------------------------------------------------------------------
+
+
+class Service:
+    """What the app holds: settings, the engine (loaded in the background), limits, metrics."""
+
+    def __init__(self, settings: Settings, engine: str | Engine | None) -> None:
+        from prometheus_client import (
+            CollectorRegistry,
+            Counter,
+            Gauge,
+            Histogram,
+            disable_created_metrics,
+        )
+
+        disable_created_metrics()  # the *_created series only double the output
+
+        self.settings = settings
+        self.engine: Engine | None = None
+        self.engine_error: str | None = None
+        self._engine_spec = engine
+        self.executor = ThreadPoolExecutor(settings.max_queue, thread_name_prefix="docintel")
+        self.active = 0
+        self._lock = threading.Lock()
+        r = self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "docintel_requests", "HTTP requests", ["route", "status"], registry=r
+        )
+        self.latency = Histogram(
+            "docintel_request_seconds",
+            "Request latency",
+            ["route"],
+            registry=r,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120),
+        )
+        self.tokens = Counter("docintel_tokens", "Model tokens", ["kind"], registry=r)
+        self.retries = Counter("docintel_retries", "Model attempts beyond the first", registry=r)
+        self.queue = Gauge(
+            "docintel_queue_depth", "Requests admitted, not yet answered", registry=r
+        )
+        self.batch_size = Histogram(
+            "docintel_batch_size",
+            "Requests per engine batch",
+            registry=r,
+            buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+        )
+        self.queue.set_function(lambda: self.active)
+
+    def load_engine(self) -> None:
+        try:
+            engine = get_engine(self._engine_spec, self.settings)
+            if getattr(engine, "thread_safe", False):
+                self.engine = engine  # batches on its own side (a server) or needs none
+            else:
+                self.engine = MicroBatcher(
+                    engine,
+                    window=self.settings.batch_window_ms / 1000,
+                    max_batch=self.settings.max_batch,
+                    on_batch=lambda n, _s: self.batch_size.observe(n),
+                )
+            log.info("engine ready: %s (%s)", self.engine.name, self.engine.model)
+        except Exception as exc:
+            self.engine_error = f"{type(exc).__name__}: {exc}"
+            log.error("engine failed to load: %s", self.engine_error)
+
+    def close(self) -> None:
+        self.executor.shutdown(wait=False, cancel_futures=True)
+        if isinstance(self.engine, MicroBatcher):
+            self.engine.close()
+
+    async def run(self, fn: Callable[[Engine], T]) -> T:
+        """Run ``fn(engine)`` in the pool: admitted or 429, engine ready or 503, in time or 504."""
+        if self.engine is None:
+            detail = (
+                f"the engine failed to load: {self.engine_error}"
+                if self.engine_error
+                else "the engine is still loading; retry shortly"
+            )
+            raise ProblemError(503, "engine-not-ready", detail, headers={"Retry-After": "5"})
+        with self._lock:
+            if self.active >= self.settings.max_queue:
+                raise ProblemError(
+                    429,
+                    "queue-full",
+                    f"{self.active} requests are in progress (limit {self.settings.max_queue}); "
+                    "retry after the delay in Retry-After",
+                    headers={"Retry-After": "1"},
+                )
+            self.active += 1
+        engine = self.engine
+        try:
+            future = asyncio.get_running_loop().run_in_executor(self.executor, fn, engine)
+            return await asyncio.wait_for(future, self.settings.request_timeout)
+        except TimeoutError:
+            raise ProblemError(
+                504,
+                "timeout",
+                f"the request took over {self.settings.request_timeout:.0f} s "
+                "(DOCINTEL_REQUEST_TIMEOUT); send fewer pages or retry later",
+            ) from None
+        except DocintelError as exc:
+            raise _for_error(exc) from exc
+        finally:
+            with self._lock:
+                self.active -= 1
+
+    def count(self, results: list[Any]) -> None:
+        for r in results:
+            self.tokens.labels("prompt").inc(r.prompt_tokens)
+            self.tokens.labels("completion").inc(r.completion_tokens)
+            self.retries.inc(
+                max(0, (r.attempts if isinstance(r.attempts, int) else len(r.attempts)) - 1)
+            )
+
+    def authorized(self, request: Request) -> bool:
+        keys = self.settings.api_keys
+        if not keys:
+            return True
+        given = request.headers.get("x-api-key") or ""
+        auth = request.headers.get("authorization") or ""
+        if auth.lower().startswith("bearer "):
+            given = auth[7:].strip()
+        # Compare against every key, always: timing says nothing about which (or whether) one
+        # matched.
+        matched = False
+        for key in keys:
+            matched |= hmac.compare_digest(given.encode(), key.get_secret_value().encode())
+        return matched
+
+
+# ---- reading inputs -------------------------------------------------------------------------
+
+
+async def _read_input(
+    request: Request, model: type[_Input], settings: Settings
+) -> tuple[Any, _Input]:
+    """The document (bytes, or a URL when allowed) and the options, from JSON or multipart."""
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if ctype == "application/json":
+        try:
+            body = json.loads(await request.body())
+            options = model.model_validate(body)
+        except json.JSONDecodeError as exc:
+            raise ProblemError(400, "invalid-json", f"the body is not JSON: {exc}") from None
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+        if (options.document is None) == (options.url is None):
+            raise ProblemError(422, "no-document", "give exactly one of 'document' and 'url'")
+        if options.url is not None:
+            if not settings.allow_urls:
+                raise ProblemError(
+                    400,
+                    "urls-disabled",
+                    "this server does not fetch URLs: send the file itself (multipart or "
+                    "base64), or start the server with DOCINTEL_ALLOW_URLS=true",
+                )
+            return options.url, options
+        return _decode(options.document or ""), options
+    if ctype == "multipart/form-data":
+        form = await request.form(max_files=1, max_fields=20)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise ProblemError(422, "no-document", "the multipart body needs a 'file' part")
+        data = await upload.read()
+        fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
+        try:
+            options = model.model_validate(_form_values(fields, model))
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+        return data, options
+    raise ProblemError(
+        415,
+        "unsupported-media-type",
+        f"send application/json or multipart/form-data, not {ctype or 'no content type'}",
+    )
+
+
+def _decode(document: str) -> bytes:
+    from .ingest import decode_text
+
+    try:
+        return decode_text(document)
+    except UnsupportedInput as exc:
+        raise ProblemError(422, "invalid-base64", f"'document': {exc}") from None
+
+
+def _form_values(fields: dict[str, str], model: type[_Input]) -> dict[str, Any]:
+    """Multipart fields are strings: decode the JSON-typed ones (pages, json_schema, flags)."""
+    values: dict[str, Any] = {}
+    for key, raw in fields.items():
+        if key in ("pages", "json_schema"):
+            try:
+                values[key] = json.loads(raw)
+            except json.JSONDecodeError:
+                raise ProblemError(422, "invalid-field", f"field {key!r} must be JSON") from None
+        else:
+            values[key] = raw
+    return values
+
+
+# ---- the app --------------------------------------------------------------------------------
+
+
+def create_app(settings: Settings | None = None, engine: str | Engine | None = None) -> FastAPI:
+    """The service as an ASGI app. The engine loads in the background; /readyz says when."""
+    settings = settings or get_settings()
+    service = Service(settings, engine)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        threading.Thread(target=service.load_engine, name="engine-load", daemon=True).start()
+        yield
+        service.close()
+
+    app = FastAPI(
+        title="docintel",
+        version=__version__,
+        summary="Formula images to LaTeX, documents to typed data.",
+        lifespan=lifespan,
+        responses=_PROBLEM_RESPONSES,
+    )
+    app.state.service = service
+    app.add_middleware(_BodyLimit, limit=settings.max_upload_bytes)
+
+    @app.middleware("http")
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
+        start = time.perf_counter()
+        if request.url.path.startswith("/v1/") and not service.authorized(request):
+            response = problem(
+                401,
+                "unauthorized",
+                "missing or wrong API key: send 'Authorization: Bearer KEY' or 'X-API-Key: KEY'",
+                headers={"WWW-Authenticate": 'Bearer realm="docintel"'},
+            )
+        else:
+            response = await call_next(request)
+        # The route's template, never the raw path: unknown paths must not grow the series.
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        service.requests.labels(route, str(response.status_code)).inc()
+        service.latency.labels(route).observe(time.perf_counter() - start)
+        return response
+
+    @app.exception_handler(ProblemError)
+    async def _problem(_: Request, exc: ProblemError) -> JSONResponse:
+        return problem(exc.status, exc.slug, exc.detail, exc.headers)
+
+    @app.exception_handler(DocintelError)
+    async def _docintel(_: Request, exc: DocintelError) -> JSONResponse:
+        p = _for_error(exc)
+        return problem(p.status, p.slug, p.detail, p.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+            for e in exc.errors()
+        ]
+        detail = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return problem(422, "invalid-request", detail or "invalid request", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, "http", str(exc.detail), dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _crash(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return problem(
+            500, "internal", f"an internal error ({type(exc).__name__}); see the server log"
+        )
+
+    @app.post(
+        "/v1/latex",
+        response_model=LatexResponse,
+        openapi_extra=_body_schema(LatexRequest, "A formula image, a page image or a PDF."),
+        summary="Transcribe formulas to LaTeX",
+    )
+    async def latex(request: Request) -> LatexResponse:
+        """A formula image gives one entry; a page or PDF page with formula regions gives one
+        per region, with its box. Each says whether its LaTeX is valid (KaTeX's grammar)."""
+        from .transcribe import transcribe
+
+        source, options = await _read_input(request, LatexRequest, settings)
+        assert isinstance(options, LatexRequest)
+        start = time.perf_counter()
+
+        def work(engine: Engine) -> list[Any]:
+            doc = _load(source, options, settings)
+            return transcribe(
+                doc,
+                engine=engine,
+                pages=_pages(options, len(doc)),
+                mathml=options.mathml,
+                settings=settings,
+            )
+
+        found = await service.run(work)
+        service.count(found)
+        engine_ = service.engine
+        return LatexResponse(
+            formulas=[FormulaOut.model_validate(t.to_dict()) for t in found],
+            engine=engine_.name if engine_ else "",
+            model=engine_.model if engine_ else "",
+            seconds=round(time.perf_counter() - start, 4),
+        )
+
+    @app.post(
+        "/v1/extract",
+        response_model=ExtractResponse,
+        response_model_by_alias=True,
+        openapi_extra=_body_schema(ExtractRequest, "The document: PDF or image."),
+        summary="Extract a schema from a document",
+    )
+    async def extract_endpoint(request: Request) -> Any:
+        """Extract a catalog schema (``schema``) or a JSON Schema (``json_schema``). The
+        result carries provenance per field and every attempt; ``ok`` is false when no
+        attempt validated (the last candidate and the errors are in the body)."""
+        from .extract import extract
+
+        source, options = await _read_input(request, ExtractRequest, settings)
+        assert isinstance(options, ExtractRequest)
+        schema = _schema(options)
+
+        def work(engine: Engine) -> Any:
+            doc = _load(source, options, settings)
+            return extract(
+                doc,
+                schema,
+                engine=engine,
+                pages=_pages(options, len(doc)),
+                settings=settings,
+                raise_on_failure=False,
+            )
+
+        result = await service.run(work)
+        service.count([result])
+        return JSONResponse(result.to_dict())
+
+    @app.get("/v1/schemas", response_model=list[SchemaInfo], summary="The schema catalog")
+    async def schemas() -> list[SchemaInfo]:
+        from .schemas import CATALOG
+
+        return [
+            SchemaInfo(
+                name=name,
+                title=cls.__name__,
+                description=(cls.__doc__ or "").strip(),
+                json_schema=cls.model_json_schema(),
+            )
+            for name, cls in CATALOG.items()
+        ]
+
+    @app.get("/healthz", summary="The process is up")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/readyz", summary="The engine is loaded", responses={503: _PROBLEM_RESPONSES[503]})
+    async def readyz() -> Any:
+        if service.engine is None:
+            detail = service.engine_error or "the engine is still loading"
+            return problem(503, "engine-not-ready", detail, {"Retry-After": "5"})
+        return {"status": "ready", "engine": service.engine.name, "model": service.engine.model}
+
+    @app.get("/metrics", response_class=PlainTextResponse, summary="Prometheus metrics")
+    async def metrics() -> PlainTextResponse:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return PlainTextResponse(generate_latest(service.registry), media_type=CONTENT_TYPE_LATEST)
+
+    return app
+
+
+def _load(source: Any, options: _Input, settings: Settings) -> Any:
+    from .ingest import load
+
+    return load(source, password=options.password, settings=settings)
+
+
+def _pages(options: _Input, count: int) -> list[int] | None:
+    if options.pages is None:
+        return None
+    bad = [p for p in options.pages if not 0 <= p < count]
+    if bad:
+        raise ProblemError(
+            422,
+            "page-out-of-range",
+            f"pages {bad} do not exist: the document has {count} (0-based: 0..{count - 1})",
+        )
+    return list(dict.fromkeys(options.pages))
+
+
+def _schema(options: ExtractRequest) -> type[BaseModel]:
+    if (options.schema_name is None) == (options.json_schema is None):
+        raise ProblemError(
+            422, "no-schema", "give exactly one of 'schema' (a catalog name) and 'json_schema'"
+        )
+    if options.json_schema is not None:
+        from .jsonschema_model import InvalidJSONSchema, model_from_json_schema
+
+        try:
+            return model_from_json_schema(options.json_schema)
+        except InvalidJSONSchema as exc:
+            raise ProblemError(422, "invalid-json-schema", str(exc)) from None
+    from .schemas import CATALOG
+
+    schema = CATALOG.get((options.schema_name or "").lower())
+    if schema is None:
+        raise SchemaNotFound(
+            f"no catalog schema named {options.schema_name!r}: GET /v1/schemas lists them "
+            f"({', '.join(CATALOG)})"
+        )
+    return schema
+
+
+class _BodyLimit:
+    """413 for bodies over ``limit`` bytes, declared or streamed, before anything parses them."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        too_large = problem(
+            413,
+            "input-too-large",
+            f"the request body is over {self.limit} bytes (DOCINTEL_MAX_UPLOAD_BYTES): "
+            "send a smaller file or fewer pages",
+        )
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await too_large(scope, receive, send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.limit:
+                raise _TooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _TooLarge:
+            await too_large(scope, receive, send)
+
+
+class _TooLarge(Exception):
+    pass
