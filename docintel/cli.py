@@ -66,9 +66,13 @@ def inspect(
             for i, r in enumerate(page.regions):
                 b = r.bbox
                 table.add_row(
-                    str(i), r.kind.value, f"{b.x0:.0f},{b.y0:.0f},{b.x1:.0f},{b.y1:.0f}",
-                    f"{r.confidence:.2f}", r.source, r.text.replace("\n", " ")[:60],
-                )  # fmt: skip
+                    str(i),
+                    r.kind.value,
+                    f"{b.x0:.0f},{b.y0:.0f},{b.x1:.0f},{b.y1:.0f}",
+                    f"{r.confidence:.2f}",
+                    r.source,
+                    r.text.replace("\n", " ")[:60],
+                )
             console.print(table)
             if out is not None:
                 target = out if len(chosen) == 1 else out.with_stem(f"{out.stem}-{n + 1}")
@@ -107,9 +111,13 @@ def extract(
         doc = load(source, password=password, settings=settings)
         chosen = _page_numbers(pages, len(doc)) if pages else None
         result = run_extract(
-            doc, model_cls, pages=chosen, max_attempts=max_attempts, settings=settings,
+            doc,
+            model_cls,
+            pages=chosen,
+            max_attempts=max_attempts,
+            settings=settings,
             raise_on_failure=False,
-        )  # fmt: skip
+        )
     except DocintelError as exc:
         err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
         raise typer.Exit(2) from None
@@ -155,9 +163,12 @@ def evaluate_folder(
         raise typer.BadParameter(f"unknown map {field_map!r}: use {', '.join(maps)}")
     try:
         report = evaluate(
-            directory, resolve_schema(schema), engine=engine,
-            field_map=maps.get(field_map or ""), settings=get_settings(engine=engine),
-        )  # fmt: skip
+            directory,
+            resolve_schema(schema),
+            engine=engine,
+            field_map=maps.get(field_map or ""),
+            settings=get_settings(engine=engine),
+        )
     except DocintelError as exc:
         err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
         raise typer.Exit(2) from None
@@ -201,10 +212,18 @@ def watch(
 
     try:
         watcher = Watcher(
-            inbox, schema, out, store=store, engine=None if engine == "auto" else engine,
-            settings=get_settings(engine=engine), workers=workers, batch_size=batch,
-            settle=settle, after="leave" if leave else "move", queue=queue,
-        )  # fmt: skip
+            inbox,
+            schema,
+            out,
+            store=store,
+            engine=None if engine == "auto" else engine,
+            settings=get_settings(engine=engine),
+            workers=workers,
+            batch_size=batch,
+            settle=settle,
+            after="leave" if leave else "move",
+            queue=queue,
+        )
     except DocintelError as exc:
         err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
         raise typer.Exit(2) from None
@@ -275,6 +294,140 @@ def status(
     console.print(f"{summary.results} results stored")
     for failure in summary.recent_failures:
         console.print(f"[red]failed[/] {failure['name']}: {failure['error']}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    engine: Annotated[
+        str,
+        typer.Option(help="auto | vllm | server | transformers | cpu", envvar="DOCINTEL_ENGINE"),
+    ] = "auto",
+    model: Annotated[str | None, typer.Option(help="Model id or local weights directory.")] = None,
+    api_key: Annotated[
+        list[str] | None,
+        typer.Option(help="Accept this API key (repeat for several; or DOCINTEL_API_KEYS)."),
+    ] = None,
+    allow_urls: Annotated[bool, typer.Option(help="Let requests name inputs by URL.")] = False,
+    batch_window_ms: Annotated[
+        float | None, typer.Option(help="Micro-batching window in milliseconds.")
+    ] = None,
+    max_queue: Annotated[
+        int | None, typer.Option(help="Requests admitted at once; more get 429.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
+) -> None:
+    """Run the HTTP API: POST /v1/latex, POST /v1/extract, GET /v1/schemas, /metrics."""
+    import uvicorn
+
+    from .serve import create_app
+    from .settings import get_settings
+
+    overrides: dict[str, object] = {"engine": engine}
+    for key, value in (
+        ("model", model),
+        ("api_keys", api_key),
+        ("batch_window_ms", batch_window_ms),
+        ("max_queue", max_queue),
+    ):
+        if value:
+            overrides[key] = value
+    if allow_urls:
+        overrides["allow_urls"] = True
+    settings = get_settings(**overrides)
+    if host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
+        err.print("[yellow]warning[/]: listening beyond this machine with no API key set")
+    app_ = create_app(settings, None if engine == "auto" else engine)
+    uvicorn.run(app_, host=host, port=port, log_level=log_level)
+
+
+@app.command()
+def latex(
+    source: Annotated[str, typer.Argument(help="A formula image, a page image or a PDF.")],
+    server: Annotated[
+        str | None,
+        typer.Option(help="A docintel server's URL (default: run here).", envvar="DOCINTEL_API"),
+    ] = None,
+    api_key: Annotated[
+        str | None, typer.Option(help="API key for the server.", envvar="DOCINTEL_API_KEY")
+    ] = None,
+    pages: Annotated[str | None, typer.Option(help="Pages, e.g. '1,3-5'.")] = None,
+    mathml: Annotated[bool, typer.Option(help="Also print MathML.")] = False,
+    engine: Annotated[
+        str, typer.Option(help="auto | vllm | server | transformers", envvar="DOCINTEL_ENGINE")
+    ] = "auto",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the answer as JSON.")] = False,
+) -> None:
+    """Transcribe formulas to LaTeX, here or on a docintel server (--server)."""
+    import json
+
+    try:
+        if server:
+            answer = _latex_remote(server, source, api_key, pages, mathml)
+        else:
+            from .ingest import load
+            from .settings import get_settings
+            from .transcribe import transcribe
+
+            settings = get_settings(engine=engine)
+            doc = load(source, settings=settings)
+            chosen = _page_numbers(pages, len(doc)) if pages else None
+            found = transcribe(doc, pages=chosen, mathml=mathml, settings=settings)
+            answer = {"formulas": [t.to_dict() for t in found]}
+    except DocintelError as exc:
+        err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
+        raise typer.Exit(2) from None
+    if as_json:
+        print(json.dumps(answer, indent=2, ensure_ascii=False))
+    else:
+        for f in answer["formulas"]:
+            mark = "[green]valid[/]" if f["valid"] else "[red]invalid[/]"
+            where = f"page {f['page'] + 1}" + (f" box {_box(f['box'])}" if f["box"] else "")
+            console.print(f"{mark}  {where}  confidence {f['confidence']:.2f}")
+            console.print(f"  {f['latex']}", markup=False, highlight=False)
+            for e in f["errors"][:3]:
+                err.print(f"  [red]-[/] {e}")
+            if f.get("mathml"):
+                console.print(f"  {f['mathml']}", markup=False, highlight=False)
+    raise typer.Exit(0 if all(f["valid"] for f in answer["formulas"]) else 1)
+
+
+def _latex_remote(
+    server: str, source: str, api_key: str | None, pages: str | None, mathml: bool
+) -> dict:
+    import httpx
+
+    from .errors import EngineUnavailable, InputNotFound
+
+    path = Path(source)
+    if not path.is_file():
+        raise InputNotFound(f"{source} does not exist. Pass the path of an image or PDF.")
+    data: dict[str, str] = {"mathml": str(mathml).lower()}
+    if pages:
+        data["pages"] = str(_page_numbers(pages, 100_000))  # the server checks the range
+    headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
+    try:
+        response = httpx.post(
+            server.rstrip("/") + "/v1/latex",
+            files={"file": (path.name, path.read_bytes())},
+            data=data,
+            headers=headers,
+            timeout=600,
+        )
+    except httpx.HTTPError as exc:
+        raise EngineUnavailable(f"cannot reach {server}: {exc}") from None
+    if response.status_code != 200:
+        try:
+            detail = response.json().get("detail", response.text)
+        except ValueError:
+            detail = response.text
+        raise EngineUnavailable(f"{server} answered {response.status_code}: {detail}")
+    return response.json()
+
+
+def _box(box: list[float]) -> str:
+    return "(" + ", ".join(f"{v:.0f}" for v in box) + ")"
 
 
 def _print_provenance(provenance: dict) -> None:
