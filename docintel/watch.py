@@ -456,7 +456,7 @@ class Watcher:
             self.stats.done += 1
             self.stats.reused += reused
             log.info("done %s%s", job.name, " (same content seen before)" if reused else "")
-        self._move(path, "processed", sha)
+        self._move(path, "processed", sha, job)
 
     def _fail(
         self,
@@ -488,7 +488,7 @@ class Watcher:
         ):
             self.stats.failed += 1
             log.warning("failed %s: %s: %s", job.name, error, message)
-        self._move(path, "failed", sha)
+        self._move(path, "failed", sha, job)
 
     def _write(self, name: str, data: dict[str, Any]) -> Path:
         """Write JSON atomically: readers see the old file or the whole new one, never a part."""
@@ -502,8 +502,12 @@ class Watcher:
         os.replace(tmp, target)
         return target
 
-    def _move(self, path: Path, where: str, sha: str | None) -> None:
-        if self.after == "leave" or not path.exists():
+    def _move(self, path: Path, where: str, sha: str | None, job: JobRow | None = None) -> None:
+        if self.after == "leave":
+            return
+        if job is not None:  # gone from the inbox: no need to remember it (bounded memory)
+            self._known.discard((job.name, job.size, job.mtime_ns))
+        if not path.exists():
             return
         target = self.inbox / where / path.relative_to(self.inbox)
         target.parent.mkdir(parents=True, exist_ok=True)
