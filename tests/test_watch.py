@@ -277,8 +277,8 @@ def test_worker_killed_mid_job_then_restarted(inbox: Path, out: Path) -> None:
     wait_for(lambda: len(running(store)) == 2)
     slow.send_signal(signal.SIGKILL)
     slow.wait()
-    killed = running(store)
-    assert len(killed) == 2 and not list(out.glob("*.json"))  # died mid-job, nothing written
+    killed = running(store)  # (an earlier batch of one may have finished: claims are greedy)
+    assert len(killed) == 2 and not any((out / f"{n}.json").exists() for n in killed)
     again = start_worker(inbox, out, db, "--once", "--lease", "1")
     assert again.wait(timeout=60) == 0, again.stdout.read() if again.stdout else ""
     check_outcome(inbox, out, names)
@@ -294,11 +294,12 @@ def test_sigterm_finishes_in_flight_jobs(inbox: Path, out: Path) -> None:
     worker = start_worker(inbox, out, db, "--delay", "1.5", "--batch", "2")
     store = Store(db)
     wait_for(lambda: len(running(store)) == 2)
+    in_hand = running(store)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
-    done = store.jobs("done")
-    assert len(done) == 2 and not running(store)  # the batch in hand finished; no new claim
-    assert len(store.jobs("pending")) == 2
+    done = [j.name for j in store.jobs("done")]
+    assert set(in_hand) <= set(done) and not running(store)  # the batch in hand finished
+    assert len(store.jobs("pending")) == 4 - len(done) > 0  # and nothing new was claimed
 
 
 def test_sigterm_releases_what_cannot_finish_in_time(inbox: Path, out: Path) -> None:
@@ -308,11 +309,13 @@ def test_sigterm_releases_what_cannot_finish_in_time(inbox: Path, out: Path) -> 
     db = str(out / ".docintel.db")
     worker = start_worker(inbox, out, db, "--delay", "30", "--drain", "0.3")
     store = Store(db)
-    wait_for(lambda: len(running(store)) == 2)
+    wait_for(lambda: len(running(store)) > 0)
+    in_hand = running(store)
     worker.send_signal(signal.SIGTERM)
     assert worker.wait(timeout=30) == 0
     pending = store.jobs("pending")
-    assert len(pending) == 2 and all(j.attempts == 0 for j in pending)  # not counted
+    assert len(pending) == 2 and not running(store)
+    assert all(j.attempts == 0 for j in pending if j.name in in_hand)  # released, not counted
     again = start_worker(inbox, out, db, "--once")
     assert again.wait(timeout=60) == 0
     check_outcome(inbox, out, names)
