@@ -14,7 +14,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -255,9 +255,24 @@ def test_cli_watch_once_and_status(fixtures: Path, inbox: Path, out: Path) -> No
 # ---- separate processes: crashes, signals, several workers --------------------------------
 
 
+_STARTED: list[subprocess.Popen[str]] = []
+
+
+@pytest.fixture(autouse=True)
+def _no_stray_workers() -> Iterator[None]:
+    """A failed test must not leave its worker processes running."""
+    yield
+    while _STARTED:
+        proc = _STARTED.pop()
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def start_worker(inbox: Path, out: Path, store: str, *args: str) -> subprocess.Popen[str]:
     cmd = [sys.executable, str(WORKER), str(inbox), str(out), store, *args]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _STARTED.append(proc)
     assert proc.stdout is not None
     assert proc.stdout.readline().strip() == "ready"  # imports done: timing starts here
     return proc
