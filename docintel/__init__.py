@@ -17,6 +17,9 @@ from .errors import (
     InputError,
     InputNotFound,
     InputTooLarge,
+    SchemaNotFound,
+    StoreError,
+    StoreVersionMismatch,
     UnsupportedInput,
 )
 from .extract import extract, extract_many, extract_regions
@@ -52,7 +55,10 @@ __all__ = [
     "Region",
     "RegionKind",
     "Result",
+    "SchemaNotFound",
     "Settings",
+    "StoreError",
+    "StoreVersionMismatch",
     "UnsupportedInput",
     "Word",
     "check",

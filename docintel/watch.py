@@ -392,10 +392,13 @@ class Watcher:
                 size = next(j.size for j, _, d in todo if d is doc)
                 saved[sha] = self.store.save_result(doc.name or sha, size, result, self.schema_name)
         by_sha = dict(zip(unique, results, strict=True))
+        first: set[str] = set()
         for job, path, doc in todo:
             result = by_sha[doc.sha256]
             if result.ok:
-                self._done(job, path, doc.sha256, saved[doc.sha256], result.to_dict())
+                reused = doc.sha256 in first  # the same bytes twice in this batch
+                first.add(doc.sha256)
+                self._done(job, path, doc.sha256, saved[doc.sha256], result.to_dict(), reused)
             elif self._transient(result):
                 self._retry([job], "; ".join(result.errors) or "engine error")
             else:

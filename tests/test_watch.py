@@ -147,8 +147,8 @@ def test_same_content_under_two_names_is_extracted_once(inbox: Path, out: Path) 
     drop(inbox, "a.pdf", data)
     drop(inbox, "copy of a.pdf", data)
     engine = InstantEngine(MEMO_ANSWER)
-    watcher(inbox, out, engine).run(until_idle=True)
-    assert engine.batches == [1]
+    first = watcher(inbox, out, engine).run(until_idle=True)
+    assert engine.batches == [1] and (first.done, first.reused) == (2, 1)
     drop(inbox, "third copy.pdf", data)  # later, another watcher: the stored result is reused
     stats = watcher(inbox, out, engine).run(until_idle=True)
     assert (stats.done, stats.reused) == (1, 1) and engine.batches == [1]
