@@ -9,6 +9,7 @@ in-process vLLM serves many clients at once. A caller's own requests always stay
 
 from __future__ import annotations
 
+import logging
 import queue
 import threading
 import time
@@ -17,6 +18,9 @@ from concurrent.futures import Future
 from dataclasses import dataclass, field
 
 from .engines.base import Engine, GenerationOutput, GenerationRequest
+from .errors import EngineUnavailable
+
+log = logging.getLogger("docintel.batching")
 
 
 @dataclass
@@ -30,6 +34,8 @@ class MicroBatcher:
 
     ``on_batch(n_requests, seconds)`` is called after every engine batch (for metrics).
     ``window=0`` still batches what is already waiting; ``max_batch=1`` turns batching off.
+    Calls queued before ``close()`` are still answered; calls after it raise
+    ``EngineUnavailable``.
     """
 
     thread_safe = True
@@ -49,6 +55,7 @@ class MicroBatcher:
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._waiting = 0  # requests queued, not yet sent
         self._lock = threading.Lock()
+        self._closed = False
         self._thread = threading.Thread(target=self._dispatch, name="batcher", daemon=True)
         self._thread.start()
 
@@ -61,31 +68,47 @@ class MicroBatcher:
         if not requests:
             return []
         item = _Waiting(list(requests))
-        with self._lock:
+        with self._lock:  # under the lock: nothing is queued behind close()'s sentinel
+            if self._closed:
+                raise EngineUnavailable("the micro-batcher is closed: the engine was shut down")
             self._waiting += len(item.requests)
-        self._queue.put(item)
+            self._queue.put(item)
         return item.future.result()
 
     def close(self) -> None:
-        self._queue.put(None)
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._queue.put(None)
         self._thread.join(timeout=10)
         self.engine.close()
 
     def _dispatch(self) -> None:
         stopping = False
-        while not stopping:
-            first = self._queue.get()
-            if first is None:
+        carry: _Waiting | None = None  # a call that did not fit the last batch: starts the next
+        while True:
+            if carry is not None:
+                first, carry = carry, None
+            elif stopping:
                 return
+            else:
+                got = self._queue.get()
+                if got is None:
+                    return
+                first = got
             items, size = [first], len(first.requests)
             deadline = time.monotonic() + self.window
-            while size < self.max_batch:
+            while size < self.max_batch and not stopping:
                 try:
                     item = self._queue.get(timeout=max(0.0, deadline - time.monotonic()))
                 except queue.Empty:
                     break
                 if item is None:
                     stopping = True
+                    break
+                if size + len(item.requests) > self.max_batch:
+                    carry = item  # a caller's requests stay together, within max_batch
                     break
                 items.append(item)
                 size += len(item.requests)
@@ -103,7 +126,10 @@ class MicroBatcher:
                 item.future.set_exception(exc)
             return
         if self.on_batch:
-            self.on_batch(size, time.perf_counter() - start)
+            try:
+                self.on_batch(size, time.perf_counter() - start)
+            except Exception:  # a metrics hook must not kill the dispatcher (callers would hang)
+                log.exception("on_batch callback failed")
         i = 0
         for item in items:
             item.future.set_result(outputs[i : i + len(item.requests)])

@@ -13,6 +13,7 @@ import asyncio
 import hmac
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -98,7 +99,7 @@ def problem(
 def _for_error(exc: DocintelError) -> ProblemError:
     """The HTTP status a docintel error maps to."""
     name = type(exc).__name__
-    slug = "".join(f"-{c.lower()}" if c.isupper() else c for c in name).lstrip("-")
+    slug = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()
     if isinstance(exc, InputTooLarge):
         return ProblemError(413, slug, str(exc))
     if isinstance(exc, UnsupportedInput):
@@ -340,22 +341,34 @@ class Service:
                     headers={"Retry-After": "1"},
                 )
             self.active += 1
-        engine = self.engine
         try:
-            future = asyncio.get_running_loop().run_in_executor(self.executor, fn, engine)
-            return await asyncio.wait_for(future, self.settings.request_timeout)
+            work = self.executor.submit(fn, self.engine)
+        except RuntimeError:  # the pool is shut down: the server is stopping
+            self._release()
+            raise ProblemError(
+                503,
+                "stopping",
+                "the server is shutting down; retry elsewhere",
+                headers={"Retry-After": "5"},
+            ) from None
+        # The slot is freed when the work ends, not when the client stops waiting: a timed-out
+        # request still holds the engine, and the admission limit must count it.
+        work.add_done_callback(lambda _: self._release())
+        try:
+            return await asyncio.wait_for(asyncio.wrap_future(work), self.settings.request_timeout)
         except TimeoutError:
             raise ProblemError(
                 504,
                 "timeout",
-                f"the request took over {self.settings.request_timeout:.0f} s "
+                f"the request took over {self.settings.request_timeout:g} s "
                 "(DOCINTEL_REQUEST_TIMEOUT); send fewer pages or retry later",
             ) from None
         except DocintelError as exc:
             raise _for_error(exc) from exc
-        finally:
-            with self._lock:
-                self.active -= 1
+
+    def _release(self) -> None:
+        with self._lock:
+            self.active -= 1
 
     def count(self, results: list[Any]) -> None:
         for r in results:
@@ -393,8 +406,12 @@ async def _read_input(
         try:
             body = json.loads(await request.body())
             options = model.model_validate(body)
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise ProblemError(400, "invalid-json", f"the body is not JSON: {exc}") from None
+        except RecursionError:
+            raise ProblemError(
+                400, "invalid-json", "the body is not usable JSON: it is nested too deeply"
+            ) from None
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False)) from None
         if (options.document is None) == (options.url is None):
@@ -406,6 +423,13 @@ async def _read_input(
                     "urls-disabled",
                     "this server does not fetch URLs: send the file itself (multipart or "
                     "base64), or start the server with DOCINTEL_ALLOW_URLS=true",
+                )
+            if not options.url.strip()[:8].lower().startswith(("http://", "https://")):
+                raise ProblemError(
+                    400,
+                    "blocked-url",
+                    "'url' must be an http:// or https:// URL; send a file itself as "
+                    "'document' (base64 or a data: URL) or as a multipart upload",
                 )
             return options.url, options
         return _decode(options.document or ""), options
@@ -486,7 +510,10 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
                 headers={"WWW-Authenticate": 'Bearer realm="docintel"'},
             )
         else:
-            response = await call_next(request)
+            try:
+                response = await call_next(request)
+            except Exception as exc:
+                response = _internal_error(exc)
         # The route's template, never the raw path: unknown paths must not grow the series.
         route = getattr(request.scope.get("route"), "path", "unmatched")
         service.requests.labels(route, str(response.status_code)).inc()
@@ -512,15 +539,19 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
         return problem(422, "invalid-request", detail or "invalid request", errors=errors)
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return problem(exc.status_code, "http", str(exc.detail), dict(exc.headers or {}))
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        detail = str(exc.detail)
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = f"no endpoint at {request.url.path}: GET /openapi.json lists them"
+        elif exc.status_code == 405:
+            allowed = headers.get("Allow") or headers.get("allow") or ""
+            detail = f"{request.method} is not allowed on {request.url.path}; use {allowed}"
+        return problem(exc.status_code, "http", detail, headers)
 
     @app.exception_handler(Exception)
     async def _crash(_: Request, exc: Exception) -> JSONResponse:
-        log.exception("unhandled error")
-        return problem(
-            500, "internal", f"an internal error ({type(exc).__name__}); see the server log"
-        )
+        return _internal_error(exc)
 
     @app.post(
         "/v1/latex",
@@ -621,6 +652,11 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
         return PlainTextResponse(generate_latest(service.registry), media_type=CONTENT_TYPE_LATEST)
 
     return app
+
+
+def _internal_error(exc: Exception) -> JSONResponse:
+    log.error("unhandled error", exc_info=exc)
+    return problem(500, "internal", f"an internal error ({type(exc).__name__}); see the server log")
 
 
 def _load(source: Any, options: _Input, settings: Settings) -> Any:
