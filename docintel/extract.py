@@ -17,7 +17,7 @@ from pydantic import BaseModel, ValidationError
 from .checks import semantic_errors
 from .document import Document, Page, RegionKind
 from .engines import Engine, get_engine
-from .errors import DocintelError
+from .errors import DocintelError, EmptyDocument
 from .grounding import _page_words, grounding_check, locate, must_ground
 from .ingest import Source, load
 from .result import Result
@@ -168,6 +168,8 @@ def _policy(settings: Settings, max_attempts: int | None) -> RetryPolicy:
 def _pages(doc: Document, pages: Sequence[int] | None) -> list[Page]:
     if pages is None:
         return list(doc)
+    if not pages:
+        raise EmptyDocument("no pages selected (pages is empty): pass None for every page")
     bad = [p for p in pages if not 0 <= p < len(doc)]
     if bad:
         raise IndexError(f"pages {bad} are outside this {len(doc)}-page document (0-based)")

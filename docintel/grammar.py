@@ -6,7 +6,11 @@ runs. Two changes keep generation bounded without changing what validates:
 * objects get ``additionalProperties: false`` (pydantic ignores extra keys by default, but a
   grammar that allows them lets a weak model invent keys until the token limit);
 * small bounded integer ranges (``ge``/``le``) become enums, because Outlines' JSON-schema
-  compiler drops ``minimum``/``maximum`` and a model could write ``-7`` for ``ge=0``.
+  compiler drops ``minimum``/``maximum`` and a model could write ``-7`` for ``ge=0``;
+* string length bounds over ``MAX_STRING_BOUND`` are dropped: Outlines turns ``maxLength:
+  2000`` into a regex ``{1,2000}`` whose automaton takes minutes to build over a 131k-token
+  vocabulary (vLLM gives up after 60 s). The token budget still bounds the string, and
+  pydantic still checks the length, feeding a violation back to the next attempt.
 
 Users writing schemas should also bound strings (``max_length``) and lists (``max_length``),
 and use ``[0-9]`` rather than ``\\d`` in patterns (``\\d`` matches any Unicode digit).
@@ -19,6 +23,7 @@ from typing import Any
 from pydantic import BaseModel
 
 MAX_ENUM_RANGE = 256
+MAX_STRING_BOUND = 256
 
 
 def constraint_schema(schema: type[BaseModel]) -> dict[str, Any]:
@@ -34,6 +39,10 @@ def _safe(node: Any) -> Any:
     out = {key: _safe(value) for key, value in node.items()}
     if "properties" in out and "additionalProperties" not in out:
         out["additionalProperties"] = False
+    if out.get("type") == "string" and out.get("maxLength", 0) > MAX_STRING_BOUND:
+        del out["maxLength"]
+        if out.get("minLength", 0) > MAX_STRING_BOUND:
+            del out["minLength"]
     if out.get("type") == "integer" and "enum" not in out:
         low, high = out.get("minimum"), out.get("maximum")
         if "exclusiveMinimum" in out:

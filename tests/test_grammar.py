@@ -35,3 +35,17 @@ def test_the_rewritten_schema_accepts_what_the_model_accepts() -> None:
 
     value = Doc(items=[Item(qty=3, big=500_000, name="x")], extra={"a": 1})
     jsonschema.validate(json.loads(value.model_dump_json()), constraint_schema(Doc))
+
+
+def test_long_string_bounds_are_left_to_validation() -> None:
+    """A {1,2000} regex takes Outlines minutes to compile; small bounds stay in the grammar."""
+    from docintel.schemas import Formula
+
+    latex = constraint_schema(Formula)["properties"]["latex"]
+    assert "maxLength" not in latex and latex["minLength"] == 1
+
+    class Short(BaseModel):
+        code: str = Field(min_length=2, max_length=12)
+
+    code = constraint_schema(Short)["properties"]["code"]
+    assert (code["minLength"], code["maxLength"]) == (2, 12)
