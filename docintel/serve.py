@@ -431,7 +431,7 @@ async def _read_input(
                     "'url' must be an http:// or https:// URL; send a file itself as "
                     "'document' (base64 or a data: URL) or as a multipart upload",
                 )
-            return options.url, options
+            return options.url.strip(), options
         return _decode(options.document or ""), options
     if ctype == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=20)
