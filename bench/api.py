@@ -33,24 +33,21 @@ import base64
 import io
 import os
 import re
-import socket
 import statistics
-import threading
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no model hub here: the tiny model is local
 
 import httpx
-import uvicorn
 from PIL import Image, ImageDraw
 
 from docintel.engines.base import Engine, GenerationOutput, GenerationRequest
 from docintel.serve import create_app
 from docintel.settings import Settings, get_settings
 from docintel.testing.engines import InstantEngine
+from docintel.testing.server import running
 from docintel.transcribe import transcribe
 
 ANSWER = '{"latex": "x^2 + y^2 = z^2", "display": true}'
@@ -67,31 +64,6 @@ def formula_png(i: int = 0) -> bytes:
 
 def body(png: bytes) -> dict[str, str]:
     return {"document": base64.b64encode(png).decode()}
-
-
-@contextmanager
-def running(app: Any) -> Iterator[str]:
-    """``app`` on a real uvicorn on 127.0.0.1 (a free port), in a thread; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.01)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while httpx.get(f"{base}/readyz").status_code != 200:
-            time.sleep(0.05)
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=30)
-        sock.close()
 
 
 def pct(values: Sequence[float], q: float) -> float:

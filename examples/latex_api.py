@@ -9,17 +9,14 @@ but every answer has the documented shape. In production, run `docintel serve` i
 """
 
 import io
-import socket
 import sys
-import threading
-import time
 
 import httpx
-import uvicorn
 from PIL import Image, ImageDraw
 
 import docintel
 from docintel.serve import create_app
+from docintel.testing.server import running
 
 engine = sys.argv[1] if len(sys.argv) > 1 else "auto"
 settings = docintel.get_settings(max_tokens=96, max_attempts=2)
@@ -30,35 +27,21 @@ if engine == "tiny":
     settings = docintel.get_settings(model=model, max_tokens=96, max_attempts=2)
     engine = "transformers"
 
-with socket.socket() as s:  # a free port on this machine
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
 app = create_app(settings, engine=engine)
-server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-threading.Thread(target=server.run, daemon=True).start()
+with running(app, timeout=600) as base:  # uvicorn on 127.0.0.1, once /readyz says ready
+    image = Image.new("RGB", (360, 90), "white")
+    ImageDraw.Draw(image).text((20, 30), "E = m c^2", fill="black", font_size=32)
+    png = io.BytesIO()
+    image.save(png, format="PNG")
 
-base = f"http://127.0.0.1:{port}"
-while True:  # the engine loads in the background; /readyz says when
-    try:
-        if httpx.get(f"{base}/readyz").status_code == 200:
-            break
-    except httpx.TransportError:
-        pass
-    time.sleep(0.5)
+    response = httpx.post(
+        f"{base}/v1/latex", files={"file": ("formula.png", png.getvalue())}, timeout=600
+    )
+    print(response.status_code, response.headers["content-type"])
+    for formula in response.json()["formulas"]:
+        print(f"valid={formula['valid']} confidence={formula['confidence']}")
+        print(f"  latex={formula['latex']!r}")
+        print(f"  {formula['attempts']} attempt(s), errors: {formula['errors'][:2]}")
 
-image = Image.new("RGB", (360, 90), "white")
-ImageDraw.Draw(image).text((20, 30), "E = m c^2", fill="black", font_size=32)
-png = io.BytesIO()
-image.save(png, format="PNG")
-
-response = httpx.post(
-    f"{base}/v1/latex", files={"file": ("formula.png", png.getvalue())}, timeout=600
-)
-print(response.status_code, response.headers["content-type"])
-for formula in response.json()["formulas"]:
-    print(f"valid={formula['valid']} confidence={formula['confidence']} latex={formula['latex']!r}")
-    print(f"  {formula['attempts']} attempt(s), errors: {formula['errors'][:2]}")
-
-problem = httpx.post(f"{base}/v1/latex", json={"url": "http://10.0.0.1/x.png"})
-print(problem.status_code, problem.json()["detail"])  # URL inputs are off by default
-server.should_exit = True
+    problem = httpx.post(f"{base}/v1/latex", json={"url": "http://10.0.0.1/x.png"})
+    print(problem.status_code, problem.json()["detail"])  # URL inputs are off by default

@@ -15,17 +15,15 @@ import importlib.util
 import io
 import json
 import os
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from conftest import image_bytes, send_bytes
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before transformers reads it: nothing downloads
@@ -34,6 +32,7 @@ from docintel.engines.base import GenerationOutput, GenerationRequest
 from docintel.serve import create_app
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
+from docintel.testing.server import running
 
 FORMULA = '{"latex": "x^2 + y^2 = z^2", "display": true}'
 PROBLEM = "application/problem+json"
@@ -54,42 +53,8 @@ ATTEMPT_KEYS = {
 # ---- a real server ------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def client(base: str, **kwargs: Any) -> httpx.Client:
     return httpx.Client(base_url=base, timeout=120, trust_env=False, **kwargs)
-
-
-@contextmanager
-def running(app: Any, *, ready: bool = True, timeout: float = 60) -> Iterator[str]:
-    """``app`` on uvicorn in a thread; its base URL once started (and ready, unless told)."""
-    port = _free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
-    )
-    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + timeout
-        while not server.started:
-            assert thread.is_alive(), "uvicorn exited before it started"
-            assert time.monotonic() < deadline, "uvicorn did not start"
-            time.sleep(0.01)
-        if ready:
-            with client(base) as c:
-                while c.get("/readyz").status_code != 200:
-                    assert time.monotonic() < deadline, c.get("/readyz").text
-                    time.sleep(0.02)
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(15)
-        assert not thread.is_alive(), "uvicorn did not stop"
 
 
 ServeFactory = Callable[..., str]

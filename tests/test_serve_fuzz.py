@@ -18,18 +18,13 @@ from __future__ import annotations
 import base64
 import io
 import json
-import socket
-import threading
-import time
 from collections import Counter, defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from schemathesis.checks import not_a_server_error
@@ -44,6 +39,7 @@ from docintel.schemas import CATALOG
 from docintel.serve import create_app
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
+from docintel.testing.server import running
 
 ANSWER = '{"latex": "x", "display": true}'
 API_KEY = "k"
@@ -72,33 +68,6 @@ def formula_png() -> bytes:
 
 
 PNG = formula_png()
-
-
-@contextmanager
-def running(app: Any) -> Iterator[str]:
-    """``app`` on a real uvicorn on 127.0.0.1 (a free port), in a thread; yields the base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        # The engine loads in a background thread: fuzz the ready service, not its 503s.
-        while httpx.get(f"{base}/readyz").status_code != 200:
-            assert time.monotonic() < deadline, "the engine did not load"
-            time.sleep(0.01)
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def make_app(api_keys: str = "") -> Any:

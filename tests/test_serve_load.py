@@ -15,12 +15,9 @@ import asyncio
 import base64
 import io
 import re
-import socket
-import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -29,6 +26,7 @@ from docintel.engines.base import GenerationOutput, GenerationRequest
 from docintel.serve import create_app
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
+from docintel.testing.server import running
 
 ANSWER = '{"latex": "x^2 + y^2 = z^2", "display": true}'
 CONCURRENT = 200
@@ -61,34 +59,6 @@ class SlowEngine:
 
     def close(self) -> None:
         pass
-
-
-@contextmanager
-def running(app: Any) -> Iterator[str]:
-    """``app`` on a real uvicorn on 127.0.0.1 (a free port), in a thread; yields the base URL."""
-    import uvicorn
-
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.01)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        while httpx.get(f"{base}/readyz").status_code != 200:
-            assert time.monotonic() < deadline, "the engine did not load"
-            time.sleep(0.01)
-        yield base
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
 
 
 def rss_mb() -> float:
