@@ -150,6 +150,8 @@ class Watcher:
         On the first signal no new job is claimed and in-flight jobs get ``drain`` seconds to
         finish; a second signal, or the end of that time, puts them back in the queue.
         """
+        for event in (self._stop, self._abort, self._scanned):  # a watcher can run again
+            event.clear()
         restore = self._install_signals() if handle_signals else {}
         self.stats = WatchStats()
         targets = [self._intake, *[self._work] * self.workers, self._heartbeat]

@@ -217,9 +217,11 @@ def test_leave_in_place_and_restart_processes_nothing_twice(inbox: Path, out: Pa
     for name in names:
         drop(inbox, name, pdf_bytes(name))
     engine = InstantEngine(MEMO_ANSWER)
-    assert watcher(inbox, out, engine, after="leave").run(until_idle=True).done == 2
+    leaving = watcher(inbox, out, engine, after="leave")
+    assert leaving.run(until_idle=True).done == 2
     assert all((inbox / n).exists() for n in names)
-    again = watcher(inbox, out, engine, after="leave").run(until_idle=True)
+    assert leaving.run(until_idle=True).done == 0  # the same watcher, run again
+    again = watcher(inbox, out, engine, after="leave").run(until_idle=True)  # a restart
     assert (again.queued, again.done) == (0, 0) and engine.batches == [2]
     # Switching to moving: finished jobs whose inputs are still here get them moved, nothing
     # is extracted again (the same path as repairing a crash between closing and moving).
