@@ -116,6 +116,18 @@ def test_failing_batch_returns_errors(engine: VLLMEngine, page: Image.Image) -> 
     assert engine.generate([]) == []
 
 
+def test_formula_schema_compiles_in_time_under_outlines(
+    page: Image.Image, engine: VLLMEngine
+) -> None:
+    """Formula's max_length=2000 once made Outlines build a {1,2000} automaton for minutes
+    (vLLM gives up after 60 s and answers every request with an error)."""
+    from docintel.engines.base import Sampling
+    from docintel.schemas import Formula
+
+    (out,) = engine.generate([GenerationRequest(PROMPT, Formula, [page], None, Sampling(32))])
+    assert out.finish_reason in ("stop", "length"), out.error
+
+
 def test_xgrammar_backend(tiny_model: Path, page: Image.Image, engine: VLLMEngine) -> None:
     # A second engine in the same process, with the xgrammar backend (whitespace disabled).
     eng = VLLMEngine(str(tiny_model), structured_backend="xgrammar", **TEST_KWARGS)
@@ -127,15 +139,3 @@ def test_xgrammar_backend(tiny_model: Path, page: Image.Image, engine: VLLMEngin
             assert "\n" not in out.text and ": " not in out.text  # no free whitespace
     finally:
         eng.close()
-
-
-def test_formula_schema_compiles_in_time_under_outlines(
-    page: Image.Image, engine: VLLMEngine
-) -> None:
-    """Formula's max_length=2000 once made Outlines build a {1,2000} automaton for minutes
-    (vLLM gives up after 60 s and answers every request with an error)."""
-    from docintel.engines.base import Sampling
-    from docintel.schemas import Formula
-
-    (out,) = engine.generate([GenerationRequest(PROMPT, Formula, [page], None, Sampling(32))])
-    assert out.finish_reason in ("stop", "length"), out.error
