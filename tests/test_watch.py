@@ -107,7 +107,7 @@ def test_a_file_written_slowly_is_taken_once_complete(inbox: Path, out: Path) ->
     writer = threading.Thread(target=write)
     writer.start()
     wait_for(target.exists)
-    stats = watcher(inbox, out, InstantEngine(MEMO_ANSWER), settle=0.6).run(until_idle=True)
+    stats = watcher(inbox, out, InstantEngine(MEMO_ANSWER), settle=1.0).run(until_idle=True)
     writer.join()
     assert (stats.done, stats.failed) == (1, 0)
     check_outcome(inbox, out, ["slow.pdf"])
@@ -345,7 +345,7 @@ def test_two_worker_processes_share_one_postgresql(
     for name in names:
         drop(inbox, name, pdf_bytes(name))
     workers = [
-        start_worker(inbox, out, postgres_url, "--once", "--batch", "2", "--delay", "0.1")
+        start_worker(inbox, out, postgres_url, "--once", "--batch", "2", "--delay", "0.3")
         for _ in range(2)
     ]
     for w in workers:
