@@ -227,7 +227,13 @@ def watch(
     except DocintelError as exc:
         err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
         raise typer.Exit(2) from None
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
+    from rich.logging import RichHandler
+
+    # Through the same console as the progress line, so log lines print above it cleanly.
+    handler = RichHandler(console=err, show_path=False, show_level=False, markup=False)
+    logging.basicConfig(
+        level=logging.INFO, format="%(message)s", datefmt="%H:%M:%S", handlers=[handler]
+    )
     logging.getLogger("watchfiles").setLevel(logging.WARNING)
     err.print(
         f"watching [bold]{watcher.inbox}[/] for {watcher.schema.__name__} -> {watcher.out} "
@@ -432,8 +438,14 @@ def _box(box: list[float]) -> str:
 
 def _print_provenance(provenance: dict) -> None:
     table = Table(title="provenance", title_justify="left")
-    for col, width in (("field", 26), ("value", 22), ("page", 4), ("box (pt)", 15),
-                       ("source", 10), ("conf", 4)):  # fmt: skip
+    for col, width in (
+        ("field", 26),
+        ("value", 22),
+        ("page", 4),
+        ("box (pt)", 15),
+        ("source", 10),
+        ("conf", 4),
+    ):
         table.add_column(col, no_wrap=True, overflow="ellipsis", max_width=width)
     for path, src in provenance.items():
         box = ",".join(f"{v:.0f}" for v in src.bbox.as_tuple()) if src.bbox else ""
