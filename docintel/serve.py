@@ -370,13 +370,11 @@ class Service:
         with self._lock:
             self.active -= 1
 
-    def count(self, results: list[Any]) -> None:
-        for r in results:
-            self.tokens.labels("prompt").inc(r.prompt_tokens)
-            self.tokens.labels("completion").inc(r.completion_tokens)
-            self.retries.inc(
-                max(0, (r.attempts if isinstance(r.attempts, int) else len(r.attempts)) - 1)
-            )
+    def count(self, prompt_tokens: int, completion_tokens: int, attempts: int) -> None:
+        """Tokens and retries of one answered request, for /metrics."""
+        self.tokens.labels("prompt").inc(prompt_tokens)
+        self.tokens.labels("completion").inc(completion_tokens)
+        self.retries.inc(max(0, attempts - 1))
 
     def authorized(self, request: Request) -> bool:
         keys = self.settings.api_keys
@@ -579,7 +577,8 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
             )
 
         found = await service.run(work)
-        service.count(found)
+        for t in found:
+            service.count(t.prompt_tokens, t.completion_tokens, t.attempts)
         engine_ = service.engine
         return LatexResponse(
             formulas=[FormulaOut.model_validate(t.to_dict()) for t in found],
@@ -617,7 +616,7 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
             )
 
         result = await service.run(work)
-        service.count([result])
+        service.count(result.prompt_tokens, result.completion_tokens, len(result.attempts))
         return JSONResponse(result.to_dict())
 
     @app.get("/v1/schemas", response_model=list[SchemaInfo], summary="The schema catalog")

@@ -202,9 +202,9 @@ def test_a_call_larger_than_max_batch_stays_in_one_batch(make) -> None:
     assert engine.batches == [["a", "b", "c", "d", "e"]]
 
 
-def test_window_zero_batches_what_is_already_waiting(make) -> None:
-    batcher, engine = make(window=0.0, max_batch=32)
-    engine.gate.clear()  # hold the first batch inside the engine
+def first_then_three(batcher: MicroBatcher, engine: Any) -> None:
+    """One call held inside the engine while three more queue behind it; then all finish."""
+    engine.gate.clear()
     first = threading.Thread(target=batcher.generate, args=(calls("first"),))
     first.start()
     assert engine.entered.wait(5)
@@ -215,6 +215,11 @@ def test_window_zero_batches_what_is_already_waiting(make) -> None:
     engine.gate.set()
     for t in [first, *later]:
         t.join(10)
+
+
+def test_window_zero_batches_what_is_already_waiting(make) -> None:
+    batcher, engine = make(window=0.0, max_batch=32)
+    first_then_three(batcher, engine)
     assert engine.batches[0] == ["first"]
     # No waiting at all, yet the three that queued meanwhile went as one batch.
     assert len(engine.batches) == 2 and sorted(engine.batches[1]) == ["w0", "w1", "w2"]
@@ -232,17 +237,7 @@ def test_window_zero_does_not_delay_a_lone_caller(make) -> None:
 
 def test_max_batch_one_turns_batching_off(make) -> None:
     batcher, engine = make(window=0.2, max_batch=1)
-    engine.gate.clear()
-    first = threading.Thread(target=batcher.generate, args=(calls("first"),))
-    first.start()
-    assert engine.entered.wait(5)
-    later = [threading.Thread(target=batcher.generate, args=(calls(f"w{i}"),)) for i in range(3)]
-    for t in later:
-        t.start()
-    wait_until(lambda: batcher.waiting == 3)
-    engine.gate.set()
-    for t in [first, *later]:
-        t.join(10)
+    first_then_three(batcher, engine)
     assert [len(b) for b in engine.batches] == [1, 1, 1, 1]
 
 

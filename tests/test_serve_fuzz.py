@@ -198,7 +198,8 @@ def test_reached_the_engine(server: tuple[str, dict[str, str]]) -> None:
     """The fuzzing got past validation and auth: both POST operations answered 200 too."""
     seen = STATUSES[server[0]]
     if not seen:
-        pytest.skip("test_no_server_errors did not run in this session")
+        # Only when test_no_server_errors was deselected (e.g. `-k reached`): nothing to judge.
+        pytest.skip("test_no_server_errors was not selected in this run")
     for op in ("POST /v1/latex", "POST /v1/extract"):
         assert seen[op][200] > 0, (op, dict(seen[op]))
 
