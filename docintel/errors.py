@@ -11,6 +11,7 @@
     ├── FetchError                 a URL could not be fetched
     │   └── BlockedURL             the URL points somewhere docintel refuses to go
     ├── EngineUnavailable          no model engine can run here (says how to get one)
+    ├── GrammarError               a schema's grammar cannot be built by the decoding backend
     ├── ExtractionFailed           attempts ran out; carries the last candidate and every attempt
     ├── SchemaNotFound             a schema name or module:Class that does not resolve
     └── StoreError                 the job store cannot be used
@@ -71,6 +72,15 @@ class BlockedURL(FetchError):
 
 class EngineUnavailable(DocintelError):
     """No engine can run with this configuration; the message says how to get one."""
+
+
+class GrammarError(DocintelError, ValueError):
+    """A schema cannot be compiled into a decoding grammar by a structured-output backend."""
+
+    def __init__(self, message: str, *, schema: str, backend: str) -> None:
+        super().__init__(message)
+        self.schema = schema
+        self.backend = backend
 
 
 class ExtractionFailed(DocintelError):

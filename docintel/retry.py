@@ -57,6 +57,7 @@ class Job:
     attempts: list[Attempt] = field(default_factory=list)
     value: BaseModel | None = None  # accepted value, or the last candidate that validated
     done: bool = False
+    final: bool = False  # failed in a way another attempt cannot fix
     max_tokens: int = 0
 
     def request(self, policy: RetryPolicy, index: int) -> GenerationRequest:
@@ -106,6 +107,7 @@ class Job:
         )
         self.attempts.append(attempt)
         self.done = attempt.ok
+        self.final = not out.retryable
         if out.finish_reason == "length":
             self.max_tokens = self.max_tokens * 2
         return attempt
@@ -115,7 +117,7 @@ def run(jobs: Sequence[Job], engine: Engine, policy: RetryPolicy) -> float:
     """Run ``jobs`` to completion or until attempts run out; return seconds in the engine."""
     for job in jobs:
         job.max_tokens = job.max_tokens or policy.max_tokens
-    pending = [j for j in jobs if not j.done]
+    pending = [j for j in jobs if not (j.done or j.final)]
     spent = 0.0
     # Asking a deterministic engine (the CPU path) again gives the same answer: one attempt.
     attempts = 1 if getattr(engine, "deterministic", False) else policy.max_attempts
@@ -134,5 +136,5 @@ def run(jobs: Sequence[Job], engine: Engine, policy: RetryPolicy) -> float:
             )
         for job, request, out in zip(pending, requests, outputs, strict=True):
             job.judge(out, request)
-        pending = [j for j in pending if not j.done]
+        pending = [j for j in pending if not (j.done or j.final)]
     return spent

@@ -7,6 +7,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from .grammar import DEFAULT_BACKEND, Backend
+
 
 class Limits(BaseSettings):
     """Bounds that keep hostile or accidental inputs from exhausting the machine."""
@@ -47,8 +49,14 @@ class Settings(Limits):
     )
     server_model: str | None = Field(None, description="Model name on the server (default: ask).")
     api_key: str | None = Field(None, description="API key for the server.")
-    structured_backend: str = Field(
-        "outlines", description="vLLM structured-output backend: outlines | xgrammar | guidance"
+    structured_backend: Backend = Field(
+        DEFAULT_BACKEND,
+        description="Structured-output (grammar) backend: guidance (llguidance, the default: "
+        "compiles any schema in milliseconds) | xgrammar | outlines. For the server engine, the "
+        "backend the server runs (it decides how far the grammar is loosened).",
+    )
+    grammar_timeout: float = Field(
+        20.0, gt=0, description="Seconds a schema's grammar may take to compile before it fails."
     )
 
     # ---- extraction ----

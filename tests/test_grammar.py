@@ -37,15 +37,25 @@ def test_the_rewritten_schema_accepts_what_the_model_accepts() -> None:
     jsonschema.validate(json.loads(value.model_dump_json()), constraint_schema(Doc))
 
 
-def test_long_string_bounds_are_left_to_validation() -> None:
-    """A {1,2000} regex takes Outlines minutes to compile; small bounds stay in the grammar."""
-    from docintel.schemas import Formula
+def test_counted_repeats_are_loosened_only_for_the_backend_that_needs_it() -> None:
+    """Outlines determinises counted repeats up front (Invoice: minutes, gigabytes); llguidance
+    compiles them lazily, so under it every bound stays in the grammar."""
+    from docintel.schemas import Formula, Invoice
 
-    latex = constraint_schema(Formula)["properties"]["latex"]
-    assert "maxLength" not in latex and latex["minLength"] == 1
+    latex = constraint_schema(Formula, "guidance")["properties"]["latex"]
+    assert (latex["minLength"], latex["maxLength"]) == (1, 2000)
+    assert "maxLength" not in constraint_schema(Formula, "xgrammar")["properties"]["latex"]
+    outlines = constraint_schema(Invoice, "outlines")
+    assert "maxItems" not in outlines["properties"]["line_items"]
+    assert "maxLength" not in outlines["$defs"]["Party"]["properties"]["name"]["anyOf"][0]
+    guidance = constraint_schema(Invoice, "guidance")
+    assert guidance["properties"]["line_items"]["maxItems"] == 100
 
     class Short(BaseModel):
         code: str = Field(min_length=2, max_length=12)
+        tags: list[str] = Field(max_length=3)
 
-    code = constraint_schema(Short)["properties"]["code"]
-    assert (code["minLength"], code["maxLength"]) == (2, 12)
+    for backend in ("guidance", "xgrammar", "outlines"):
+        props = constraint_schema(Short, backend)["properties"]  # type: ignore[arg-type]
+        assert (props["code"]["minLength"], props["code"]["maxLength"]) == (2, 12)
+        assert props["tags"]["maxItems"] == 3

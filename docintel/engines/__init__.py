@@ -18,7 +18,7 @@ from .base import Engine, GenerationOutput, GenerationRequest, Sampling
 
 __all__ = ["Engine", "GenerationOutput", "GenerationRequest", "Sampling", "get_engine"]
 
-_ENGINES: dict[tuple[str, str, str | None], Engine] = {}
+_ENGINES: dict[tuple[object, ...], Engine] = {}
 _LOCK = threading.Lock()
 
 
@@ -30,7 +30,17 @@ def get_engine(engine: str | Engine | None = None, settings: Settings | None = N
     name = engine or settings.engine
     if name == "auto":
         name = _auto(settings)
-    key = (name, settings.model, settings.server_url)
+    # Everything that makes two loaded engines differ: a second configuration must never get
+    # the first one's engine (or its API key).
+    key = (
+        name,
+        settings.model,
+        settings.server_url,
+        settings.server_model,
+        settings.api_key,
+        settings.structured_backend,
+        settings.grammar_timeout,
+    )
     with _LOCK:
         if key not in _ENGINES:
             _ENGINES[key] = _load(name, settings)
@@ -41,7 +51,11 @@ def _load(name: str, settings: Settings) -> Engine:
     if name == "vllm":
         from .vllm import VLLMEngine
 
-        return VLLMEngine(settings.model, structured_backend=settings.structured_backend)  # type: ignore[arg-type]
+        return VLLMEngine(
+            settings.model,
+            structured_backend=settings.structured_backend,
+            grammar_timeout=settings.grammar_timeout,
+        )
     if name == "server":
         if not settings.server_url:
             raise EngineUnavailable(
@@ -50,7 +64,13 @@ def _load(name: str, settings: Settings) -> Engine:
             )
         from .server import ServerEngine
 
-        return ServerEngine(settings.server_url, settings.server_model, api_key=settings.api_key)
+        return ServerEngine(
+            settings.server_url,
+            settings.server_model,
+            api_key=settings.api_key,
+            structured_backend=settings.structured_backend,
+            grammar_timeout=settings.grammar_timeout,
+        )
     if name == "transformers":
         from .transformers import TransformersEngine
 

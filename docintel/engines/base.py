@@ -46,12 +46,6 @@ class GenerationRequest:
     pages: Sequence[Page] = ()
     region: Region | None = None
 
-    def json_schema(self) -> dict[str, Any]:
-        """The constraint to decode under: the schema made grammar-safe (see ``grammar``)."""
-        from ..grammar import constraint_schema
-
-        return constraint_schema(self.schema)
-
 
 @dataclass
 class GenerationOutput:
@@ -60,6 +54,8 @@ class GenerationOutput:
     ``finish_reason`` is ``"stop"`` for a complete answer, ``"length"`` when the token budget
     cut it, ``"error"`` when the engine failed on this request (``error`` says why; engine
     failures are returned, not raised, so one bad request does not sink its batch).
+    ``retryable`` is false when asking again cannot help (the schema's grammar cannot be
+    built): the retry loop then stops at once instead of spending its attempts.
     """
 
     text: str
@@ -68,6 +64,7 @@ class GenerationOutput:
     completion_tokens: int = 0
     seconds: float = 0.0
     error: str | None = None
+    retryable: bool = True
 
 
 @runtime_checkable

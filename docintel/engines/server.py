@@ -16,8 +16,11 @@ from typing import Any, Literal
 
 import httpx
 
+from docintel.engines import grammars
 from docintel.engines.base import GenerationOutput, GenerationRequest
 from docintel.engines.chat import chat_messages, map_finish_reason
+from docintel.errors import GrammarError
+from docintel.grammar import DEFAULT_BACKEND, Backend
 
 StructuredField = Literal["response_format", "structured_outputs"]
 
@@ -55,13 +58,21 @@ class ServerEngine:
         retries: int = 3,
         backoff: float = 0.5,
         structured: StructuredField = "response_format",
+        structured_backend: Backend = DEFAULT_BACKEND,
+        grammar_timeout: float = grammars.DEFAULT_TIMEOUT,
     ) -> None:
+        """``structured_backend``: the grammar backend the server runs (``vllm serve
+        --structured-outputs-config``); the schema is loosened for it and checked here first,
+        so a schema it cannot compile fails at once instead of costing the server a timeout.
+        """
         self.base_url = base_url.rstrip("/").removesuffix("/v1")
         self._model = model
         self.concurrency = max(1, concurrency)
         self.retries = max(0, retries)
         self.backoff = backoff
         self.structured: StructuredField = structured
+        self.structured_backend: Backend = structured_backend
+        self.grammar_timeout = grammar_timeout
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         self._client = httpx.Client(
             base_url=self.base_url,
@@ -98,7 +109,9 @@ class ServerEngine:
 
     def _body(self, request: GenerationRequest) -> dict[str, Any]:
         """The chat-completions payload for one request."""
-        schema = request.json_schema()
+        schema = grammars.constraint(
+            request.schema, self.structured_backend, timeout=self.grammar_timeout
+        ).schema
         s = request.sampling
         body: dict[str, Any] = {
             "model": self.model,
@@ -142,7 +155,11 @@ class ServerEngine:
     def _one(self, request: GenerationRequest) -> GenerationOutput:
         started = time.perf_counter()
         try:
-            data = self._post(self._body(request))
+            body = self._body(request)
+        except GrammarError as exc:  # asking again cannot help
+            return GenerationOutput("", "error", error=str(exc), retryable=False)
+        try:
+            data = self._post(body)
             choice = data["choices"][0]
             usage = data.get("usage") or {}
             raw_reason = choice.get("finish_reason")

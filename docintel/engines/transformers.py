@@ -24,13 +24,24 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from docintel.engines import grammars
 from docintel.engines._torch_compat import ensure_torchvision
 from docintel.engines.base import FinishReason, GenerationOutput, GenerationRequest
-from docintel.grammar import constraint_schema
+from docintel.errors import GrammarError
+from docintel.grammar import Backend
+
+# Outlines' name for each structured backend -> docintel's (grammar profiles, compile checks).
+_PROFILE: dict[str, Backend] = {
+    "llguidance": "guidance",
+    "outlines_core": "outlines",
+    "xgrammar": "xgrammar",
+}
+GENERATORS_KEPT = 64  # compiled generators kept per engine (least recently used dropped)
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -66,8 +77,9 @@ class TransformersEngine:
 
     The model loads lazily, on the first ``generate`` (or an explicit ``load()``), so that
     building an engine is cheap and configuration errors in other engines surface first.
-    One Outlines generator is kept per schema class and reused, and one llguidance backend
-    per engine (building it costs about 2 s; a schema's grammar then costs milliseconds).
+    One Outlines generator is kept per constraint digest (so equal schemas built as new
+    classes, as the HTTP API does per request, share one; bounded LRU), and one llguidance
+    backend per engine (building it costs about 2 s; a schema's grammar then costs milliseconds).
     ``completion_tokens`` counts the final EOS token, as vLLM does.
     """
 
@@ -93,7 +105,7 @@ class TransformersEngine:
         self.seed = seed
         self.backend = backend
         self._outlines_model: Any = None
-        self._generators: dict[type[BaseModel], Any] = {}
+        self._generators: OrderedDict[str, Any] = OrderedDict()
         self._llg_backend: Any = None
         self._lock = threading.Lock()  # generate() and the generator cache are not reentrant
 
@@ -121,21 +133,26 @@ class TransformersEngine:
         self._outlines_model = outlines.from_transformers(hf_model, processor)
 
     def _generator(self, schema: type[BaseModel]) -> Any:
-        gen = self._generators.get(schema)
+        checked = grammars.constraint(schema, _PROFILE[self.backend])  # raises GrammarError
+        gen = self._generators.get(checked.digest)
         if gen is None:
             import outlines
 
             if self.backend == "llguidance":
                 # Compact JSON: no free whitespace for a weak model to pad with.
-                spec = {**constraint_schema(schema), "x-guidance": {"whitespace_flexible": False}}
+                spec = {**checked.schema, "x-guidance": {"whitespace_flexible": False}}
                 processor = self._llguidance().get_json_schema_logits_processor(json.dumps(spec))
                 gen = outlines.Generator(self._outlines_model, processor=processor)
             else:
                 from outlines.types import JsonSchema
 
-                safe = JsonSchema(json.dumps(constraint_schema(schema)))
+                safe = JsonSchema(json.dumps(checked.schema))
                 gen = outlines.Generator(self._outlines_model, safe, backend=self.backend)
-            self._generators[schema] = gen
+            self._generators[checked.digest] = gen
+            while len(self._generators) > GENERATORS_KEPT:
+                self._generators.popitem(last=False)
+        else:
+            self._generators.move_to_end(checked.digest)
         return gen
 
     def _llguidance(self) -> Any:
@@ -157,6 +174,8 @@ class TransformersEngine:
         try:
             self.load()
             return self._run(request, start)
+        except GrammarError as exc:  # asking again cannot help
+            return GenerationOutput("", "error", error=str(exc), retryable=False)
         except Exception as exc:  # one bad request must not sink the batch
             return GenerationOutput(
                 text="",

@@ -17,15 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from docintel.engines import grammars
 from docintel.engines._torch_compat import ensure_torchvision
 from docintel.engines.base import GenerationOutput, GenerationRequest
 from docintel.engines.chat import chat_messages, map_finish_reason
-from docintel.grammar import constraint_schema
+from docintel.errors import GrammarError
+from docintel.grammar import DEFAULT_BACKEND, Backend
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-StructuredBackend = Literal["outlines", "xgrammar", "guidance"]
 
 # Defaults for running vLLM on a CPU, set only where the user has not chosen otherwise.
 # One process: engine start ~3 s instead of 20-45 s with the multiprocessing engine core.
@@ -40,7 +41,8 @@ CPU_ENV_DEFAULTS: dict[str, str] = {
 # vLLM gives up compiling a structured-output regex after 5 s (a guard against hostile regexes
 # from untrusted clients). Outlines' index over Pixtral's 131k-token vocabulary takes ~3.5 s for a
 # small nested schema on an idle core and more while the engine runs, so every request of a batch
-# failed with "Regex compilation timed out"; our schemas come from code, so allow a minute.
+# failed with "Regex compilation timed out". Schemas reach vLLM only after ``grammars`` has
+# compiled them within its own (killable) deadline, so vLLM's limit can be generous.
 REGEX_TIMEOUT_ENV = "VLLM_REGEX_COMPILATION_TIMEOUT_S"
 REGEX_TIMEOUT_DEFAULT = "60"
 
@@ -127,7 +129,8 @@ class VLLMEngine:
         tokenizer_mode: str | None = None,
         config_format: str | None = None,
         load_format: str | None = None,
-        structured_backend: StructuredBackend = "outlines",
+        structured_backend: Backend = DEFAULT_BACKEND,
+        grammar_timeout: float = grammars.DEFAULT_TIMEOUT,
         max_model_len: int = 32768,
         limit_images: int = 8,
         seed: int = 0,
@@ -135,7 +138,8 @@ class VLLMEngine:
     ) -> None:
         started = time.perf_counter()
         self.model = model
-        self.structured_backend: StructuredBackend = structured_backend
+        self.structured_backend: Backend = structured_backend
+        self.grammar_timeout = grammar_timeout
         mistral = is_mistral_format(model)
         cpu = not has_cuda()
         if cpu:
@@ -167,17 +171,13 @@ class VLLMEngine:
             **llm_kwargs,
         )
         self.startup_seconds = time.perf_counter() - started  # vLLM import included
-        self._constraints: dict[type[BaseModel], dict[str, Any]] = {}
 
     def _constraint(self, schema: type[BaseModel]) -> dict[str, Any]:
-        """StructuredOutputsParams arguments for a schema, computed once per schema."""
-        if schema not in self._constraints:
-            safe = constraint_schema(schema)
-            if self.structured_backend == "outlines":
-                self._constraints[schema] = outlines_constraint(safe)
-            else:
-                self._constraints[schema] = {"json": safe}
-        return self._constraints[schema]
+        """StructuredOutputsParams arguments for a schema (checked and cached by digest)."""
+        checked = grammars.constraint(schema, self.structured_backend, timeout=self.grammar_timeout)
+        if self.structured_backend == "outlines":
+            return outlines_constraint(checked.schema)
+        return {"json": checked.schema}
 
     def _sampling(self, request: GenerationRequest) -> Any:
         from vllm import SamplingParams
@@ -193,13 +193,32 @@ class VLLMEngine:
         )
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
-        """Answer a batch in one vLLM call; failures become ``finish_reason="error"`` outputs."""
+        """Answer a batch in one vLLM call; failures become ``finish_reason="error"`` outputs.
+
+        A request whose schema cannot be compiled is answered with a non-retryable error at
+        once and never reaches vLLM, so it cannot fail the rest of its batch.
+        """
         if not requests:
             return []
+        outputs: list[GenerationOutput | None] = [None] * len(requests)
+        params: list[Any] = []
+        runnable: list[int] = []
+        for i, request in enumerate(requests):
+            try:
+                params.append(self._sampling(request))
+                runnable.append(i)
+            except GrammarError as exc:
+                outputs[i] = GenerationOutput("", "error", error=str(exc), retryable=False)
+        if runnable:
+            answered = self._run([requests[i] for i in runnable], params)
+            for i, out in zip(runnable, answered, strict=True):
+                outputs[i] = out
+        return [out for out in outputs if out is not None]
+
+    def _run(self, requests: Sequence[GenerationRequest], params: list[Any]) -> list[GenerationOutput]:
         started = time.perf_counter()
         try:
             conversations = [chat_messages(r) for r in requests]
-            params = [self._sampling(r) for r in requests]
             # "openai": our messages are always content lists. vLLM otherwise guesses the format
             # from the chat template and can guess "string", which loses the image placeholders
             # ("Failed to apply prompt replacement for mm_items['image'][0]").

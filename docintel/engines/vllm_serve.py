@@ -15,6 +15,7 @@ child too), and vLLM's entry point runs without replacing ``__main__``.
 
 from __future__ import annotations
 
+import json
 import os
 import runpy
 import sys
@@ -25,6 +26,7 @@ from docintel.engines.vllm import (
     has_cuda,
     prepare_vllm,
 )
+from docintel.grammar import DEFAULT_BACKEND
 
 SERVER_MODULE = "vllm.entrypoints.openai.api_server"
 
@@ -40,6 +42,11 @@ def server_args(args: list[str], *, cpu: bool) -> list[str]:
         # Our requests always carry OpenAI-style content lists; vLLM's guess from the chat
         # template can be "string", which loses the image placeholders.
         args += ["--chat-template-content-format", "openai"]
+    if not _has_option(args, "--structured-outputs-config"):
+        # docintel's default grammar backend (see docintel.grammar), compact JSON: a weak
+        # model otherwise pads free whitespace up to the token limit.
+        config = {"backend": DEFAULT_BACKEND, "disable_any_whitespace": True}
+        args += ["--structured-outputs-config", json.dumps(config)]
     if cpu and not _has_option(args, "--distributed-executor-backend"):
         args += ["--distributed-executor-backend", "uni"]
     return args
