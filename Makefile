@@ -45,4 +45,4 @@ tools/katex/node_modules: tools/katex/package.json
 
 bench: setup-engines tools/katex/node_modules
 	$(PY) bench/preprocess.py && $(PY) bench/deskew.py && $(PY) bench/tables.py
-	$(PY) bench/latex.py && $(PY) bench/grounding.py && $(PY) bench/engine.py && $(PY) bench/watch.py && $(PY) bench/api.py
+	$(PY) bench/latex.py && $(PY) bench/grounding.py && $(PY) bench/engine.py && $(PY) bench/grammar.py && $(PY) bench/watch.py && $(PY) bench/api.py

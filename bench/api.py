@@ -230,7 +230,7 @@ def batching(concurrent: int) -> None:
 
     model = tiny_pixtral.build(tiny_pixtral.default_path())
     engine = VLLMEngine(
-        str(model), structured_backend="outlines", max_model_len=4096, enforce_eager=True,
+        str(model), max_model_len=4096, enforce_eager=True,
         limit_mm_per_prompt={"image": {"count": 1, "width": 256, "height": 256}},
     )  # fmt: skip
     print(

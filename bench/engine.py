@@ -93,7 +93,7 @@ def fresh_schema(k: int) -> type[BaseModel]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--backend", default="outlines")
+    parser.add_argument("--backend", default="guidance")
     parser.add_argument("--requests", type=int, default=16)
     args = parser.parse_args()
     n = args.requests

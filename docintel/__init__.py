@@ -22,6 +22,7 @@ from .errors import (
     StoreError,
     StoreVersionMismatch,
     UnsupportedInput,
+    UnsupportedPattern,
 )
 from .extract import extract, extract_many, extract_regions
 from .geometry import BBox
@@ -62,6 +63,7 @@ __all__ = [
     "StoreError",
     "StoreVersionMismatch",
     "UnsupportedInput",
+    "UnsupportedPattern",
     "Word",
     "check",
     "extract",

@@ -325,9 +325,7 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the HTTP API: POST /v1/latex, POST /v1/extract, GET /v1/schemas, /metrics."""
-    import uvicorn
-
-    from .serve import create_app
+    from .serve import create_app, serve
     from .settings import get_settings
 
     overrides: dict[str, object] = {"engine": engine}
@@ -345,7 +343,7 @@ def serve(
     if host not in ("127.0.0.1", "localhost", "::1") and not settings.api_keys:
         err.print("[yellow]warning[/]: listening beyond this machine with no API key set")
     app_ = create_app(settings, None if engine == "auto" else engine)
-    uvicorn.run(app_, host=host, port=port, log_level=log_level)
+    serve(app_, settings, host=host, port=port, log_level=log_level)
 
 
 @app.command()

@@ -1,20 +1,25 @@
 """What ingestion produces: a ``Document`` of ``Page``s with images, text layers and regions.
 
-Everything is lazy: a page is rendered, corrected and laid out only when asked, and each result
-is cached. Coordinates are PDF points on the page as ``Page.image()`` shows it (for scans, after
+Everything is lazy: a page is rendered, corrected and laid out only when asked; page images
+are kept in the process-wide, byte-bounded ``imagecache``, layouts and words on the page.
+Coordinates are PDF points on the page as ``Page.image()`` shows it (for scans, after
 orientation and deskew), origin top-left; ``Page.to_pixels``/``Page.to_points`` convert.
 """
 
 from __future__ import annotations
 
 import io
+import itertools
 import threading
-from collections.abc import Iterator
+import weakref
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from . import imagecache
+from .errors import DocumentClosed
 from .geometry import BBox
 from .settings import Settings
 from .tokens import image_tokens
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
     from .preprocess import Correction
 
 
+_ids = itertools.count(1)  # cache owners: one per Document
 _WORK_SIDE = 1600  # pixels: resolution at which orientation and skew are estimated
 
 
@@ -90,7 +96,6 @@ class Page:
     raw_width: float  # points, before orientation correction
     raw_height: float
     words: list[Word] = field(default_factory=list, repr=False)
-    _cache: dict[int, Image.Image] = field(default_factory=dict, repr=False)
 
     @property
     def preprocessed(self) -> bool:
@@ -166,10 +171,7 @@ class Page:
         Scans and photos come oriented, deskewed and cleaned; born-digital pages as rendered.
         """
         side = longest_side or self.document.settings.target_longest_side
-        with self.document._lock:
-            if side not in self._cache:
-                self._cache[side] = self.document._render(self, side)
-            return self._cache[side]
+        return self.document._image(self, side)
 
     def tokens(self, longest_side: int | None = None) -> int:
         """Pixtral prompt tokens for this page's image."""
@@ -224,6 +226,26 @@ class Page:
         return [r for r in self.regions if r.kind == RegionKind(kind)]
 
 
+class PageImages(Sequence["Image.Image"]):
+    """Pages' images, rendered when an engine reads them, not when a request is planned.
+
+    Planning a batch used to render every page of every document up front (4.5 MB a
+    document, held until the batch ended); engines that read words (the CPU path) never
+    needed them at all.
+    """
+
+    def __init__(self, pages: Sequence[Page], longest_side: int | None = None) -> None:
+        self._pages, self._side = list(pages), longest_side
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def __getitem__(self, index: int) -> Image.Image:  # type: ignore[override]
+        if isinstance(index, slice):
+            raise TypeError("PageImages does not slice")
+        return self._pages[index].image(self._side)
+
+
 class Document:
     """A loaded document: its bytes, SHA-256, detected kind and pages. Use ``docintel.load``."""
 
@@ -236,7 +258,7 @@ class Document:
         name: str | None,
         settings: Settings,
         pdf: pymupdf.Document | None = None,
-        frames: list[Image.Image] | None = None,
+        frames: Any = None,
     ) -> None:
         self.data = data
         self.kind = kind
@@ -244,9 +266,13 @@ class Document:
         self.name = name
         self.settings = settings
         self._pdf = pdf
-        self._frames = frames or []
+        self._frames = frames  # ingest.ImageFrames: decodes one frame when it is rendered
         self._lock = threading.RLock()  # pymupdf documents are not thread-safe
         self.pages: list[Page] = []
+        self._cache_id = next(_ids)
+        self._images = imagecache.shared(settings.image_cache_bytes)
+        # Images go with the document even when nobody calls close().
+        self._release = weakref.finalize(self, self._images.drop, self._cache_id)
 
     def __repr__(self) -> str:
         return (
@@ -270,30 +296,46 @@ class Document:
         self.close()
 
     def close(self) -> None:
-        if self._pdf is not None:
-            self._pdf.close()
-            self._pdf = None
-        for page in self.pages:
-            page._cache.clear()
+        """Release the PDF and every cached page image (pages cannot render afterwards)."""
+        with self._lock:
+            if self._pdf is not None:
+                self._pdf.close()
+                self._pdf = None
+            self._frames = None
+        self._release()
 
-    # ---- rendering (called by Page.image under the lock) ---------------------------------
+    # ---- rendering ----------------------------------------------------------------------
+    def _image(self, page: Page, side: int) -> Image.Image:
+        """``page`` at ``side`` px: from the shared cache, or rendered (and maybe kept)."""
+        key = (self._cache_id, page.index, side)
+        image = self._images.get(key)
+        if image is None:
+            with self._lock:
+                image = self._images.get(key) or self._render(page, side)
+            self._images.put(key, image, self.settings.document_cache_bytes)
+        return image
+
     def _raw(self, page: Page, scale: float) -> Image.Image:
         """The page before correction, at ``scale`` pixels per point of the raw page."""
         from PIL import Image as PILImage
 
+        from .budget import checkpoint
+
+        checkpoint()  # rendering is the costly step: stop here when nobody waits any more
         if self._pdf is None:
-            if not self._frames:
-                raise RuntimeError("document is closed")
-            frame = self._frames[page.index]
-            dpi = _frame_dpi(frame)
-            size = (max(1, round(frame.width * scale * 72 / dpi)),
-                    max(1, round(frame.height * scale * 72 / dpi)))  # fmt: skip
+            if self._frames is None:
+                raise DocumentClosed(f"{self.name or 'the document'} is closed: load it again")
+            frame = self._frames.decode(page.index)
+            size = (max(1, round(page.raw_width * scale)), max(1, round(page.raw_height * scale)))
             return frame if size == frame.size else frame.resize(size, PILImage.Resampling.LANCZOS)
         import pymupdf
 
-        pix = self._pdf[page.index].get_pixmap(
-            matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csRGB, alpha=False
-        )
+        from .pdfguard import pdf_errors  # MuPDF's errors as CorruptDocument / InputTooLarge
+
+        with pdf_errors(f"{self.name or 'the PDF'}: page {page.index + 1} could not be rendered"):
+            pix = self._pdf[page.index].get_pixmap(
+                matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csRGB, alpha=False
+            )
         return PILImage.frombytes("RGB", (pix.width, pix.height), pix.samples)
 
     def _render(self, page: Page, longest_side: int) -> Image.Image:

@@ -12,7 +12,10 @@
     │   └── BlockedURL             the URL points somewhere docintel refuses to go
     ├── EngineUnavailable          no model engine can run here (says how to get one)
     ├── GrammarError               a schema's grammar cannot be built by the decoding backend
+    ├── UnsupportedPattern         a schema pattern the linear-time regex engine cannot run
     ├── ExtractionFailed           attempts ran out; carries the last candidate and every attempt
+    ├── Cancelled                  the work was stopped: its caller timed out or went away
+    ├── DocumentClosed             a page of a closed document was asked to render
     ├── SchemaNotFound             a schema name or module:Class that does not resolve
     └── StoreError                 the job store cannot be used
         └── StoreVersionMismatch   the store was made by a different docintel store layout
@@ -83,6 +86,24 @@ class GrammarError(DocintelError, ValueError):
         self.backend = backend
 
 
+class UnsupportedPattern(DocintelError, ValueError):
+    """A schema ``pattern`` that the linear-time regex engine refuses (see ``patterns``)."""
+
+    def __init__(self, pattern: str, reason: str) -> None:
+        self.pattern = pattern
+        self.reason = reason
+        shown = pattern if len(pattern) <= 80 else pattern[:77] + "..."
+        super().__init__(
+            f"pattern {shown!r} is refused ({reason}): docintel matches patterns in linear "
+            "time, which rules out look-around and backreferences; rewrite the pattern "
+            "without them, or simplify it"
+        )
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        # The default would call __init__ with the message alone (e.g. across processes).
+        return type(self), (self.pattern, self.reason)
+
+
 class ExtractionFailed(DocintelError):
     """Every attempt failed. ``result`` holds the last candidate, every attempt and error."""
 
@@ -98,6 +119,14 @@ class ExtractionFailed(DocintelError):
     @property
     def errors(self) -> list[str]:
         return list(self.result.errors)
+
+
+class Cancelled(DocintelError):
+    """The work was stopped because nobody waits for its result any more."""
+
+
+class DocumentClosed(DocintelError, RuntimeError):
+    """A closed document's page was asked for an image; load the document again."""
 
 
 class SchemaNotFound(DocintelError, LookupError):

@@ -14,8 +14,9 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from .budget import admit, admit_regions
 from .checks import semantic_errors
-from .document import Document, Page, RegionKind
+from .document import Document, Page, PageImages, RegionKind
 from .engines import Engine, get_engine
 from .errors import DocintelError, EmptyDocument
 from .grounding import _page_words, grounding_check, locate, must_ground
@@ -53,9 +54,11 @@ def extract(
     start = time.perf_counter()
     doc = load(source, password=password, settings=settings)
     loaded = time.perf_counter() - start
-    (result,) = _extract_docs(
-        [doc], schema, engine, pages, max_attempts, checks, settings, provenance
-    )
+    with _closing_unless(doc, source):
+        admit(doc, pages, settings)
+        (result,) = _extract_docs(
+            [doc], schema, engine, pages, max_attempts, checks, settings, provenance
+        )
     result.timings = {"load": loaded, **result.timings}
     return result.raise_for_failure() if raise_on_failure else result
 
@@ -78,10 +81,15 @@ def extract_many(
     settings = settings or get_settings()
     docs: list[Document | Result[T]] = []
     load_seconds: list[float] = []
+    opened: list[Document] = []  # loaded here, so closed here
     for source in sources:
         start = time.perf_counter()
         try:
-            docs.append(load(source, settings=settings))
+            doc = load(source, settings=settings)
+            if doc is not source:
+                opened.append(doc)
+            admit(doc, pages, settings)
+            docs.append(doc)
             load_seconds.append(time.perf_counter() - start)
         except DocintelError as exc:
             name = source if isinstance(source, str) and len(source) < 300 else None
@@ -96,7 +104,11 @@ def extract_many(
                 )
             )
     loaded = [d for d in docs if isinstance(d, Document)]
-    results = _extract_docs(loaded, schema, engine, pages, max_attempts, checks, settings)
+    try:
+        results = _extract_docs(loaded, schema, engine, pages, max_attempts, checks, settings)
+    finally:
+        for doc in opened:
+            doc.close()
     for result, seconds in zip(results, load_seconds, strict=True):
         result.timings = {"load": seconds, **result.timings}
     done = iter(results)
@@ -126,14 +138,18 @@ def extract_regions(
     loaded = time.perf_counter() - start
     jobs: list[Job] = []
     meta: list[tuple[Page, Any]] = []
-    for page in _pages(doc, pages):
-        for region in page.regions_of(kind):
+    with _closing_unless(doc, source):
+        admit(doc, pages, settings)
+        chosen = _pages(doc, pages)
+        found = [(page, region) for page in chosen for region in page.regions_of(kind)]
+        admit_regions(len(found), settings)
+        for page, region in found:
             crop = page.crop(region, longest_side=longest_side)
             jobs.append(Job(schema, [crop], pages=[page], region=region))
             meta.append((page, region))
-    rendered = time.perf_counter() - start - loaded
-    engine_ = get_engine(engine, settings)
-    spent = run(jobs, engine_, _policy(settings, max_attempts))
+        rendered = time.perf_counter() - start - loaded
+        engine_ = get_engine(engine, settings)
+        spent = run(jobs, engine_, _policy(settings, max_attempts))
     share = spent / max(1, len(jobs))
     return [
         Result(
@@ -155,6 +171,11 @@ def extract_regions(
 
 
 # ---- internals --------------------------------------------------------------------------------
+
+
+def _closing_unless(doc: Document, source: object) -> contextlib.AbstractContextManager[Any]:
+    """Close ``doc`` at the end when it was loaded here (a caller's Document stays open)."""
+    return contextlib.nullcontext() if doc is source else contextlib.closing(doc)
 
 
 def _policy(settings: Settings, max_attempts: int | None) -> RetryPolicy:
@@ -214,7 +235,7 @@ def _extract_docs(
         jobs = [
             Job(
                 schema,
-                [p.image() for p in part],
+                PageImages(part),
                 (i + 1, len(parts)) if len(parts) > 1 else None,
                 [*checks, *_grounding(doc, part, schema)],
                 pages=part,

@@ -47,6 +47,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
 from .grounding import _fold, _runs, parse_amount, parse_dates
+from .patterns import Pattern, compile_pattern
 
 if TYPE_CHECKING:
     from .document import Page, Region
@@ -414,7 +415,7 @@ class _Spec:
     required: bool
     labels: list[tuple[str, ...]]
     concept: str | None = None
-    pattern: re.Pattern[str] | None = None
+    pattern: Pattern | None = None  # linear-time: page text and patterns may be hostile
     max_length: int | None = None
     choices: list[Any] = field(default_factory=list)
     model: type[BaseModel] | None = None
@@ -529,7 +530,7 @@ def _spec(path: str, name: str, info: FieldInfo, *, column: bool = False) -> _Sp
         description=description,
     )
     if cons.get("pattern"):
-        spec.pattern = re.compile(cons["pattern"])
+        spec.pattern = compile_pattern(cons["pattern"])
     origin = get_origin(core)
     lowered = f"{name} {description}".lower()
     if isinstance(core, type) and issubclass(core, BaseModel):

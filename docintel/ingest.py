@@ -12,6 +12,7 @@ import hashlib
 import io
 import os
 import re
+import threading
 import warnings
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -21,6 +22,7 @@ from .document import Document, DocumentKind, Page, PageKind, Word
 from .errors import (
     BlockedURL,
     CorruptDocument,
+    DocintelError,
     EmptyDocument,
     EncryptedDocument,
     InputNotFound,
@@ -28,6 +30,7 @@ from .errors import (
     UnsupportedInput,
 )
 from .geometry import BBox
+from .pdfguard import DAMAGED, ContentWork, brief, pdf_errors, typed
 from .settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -47,6 +50,14 @@ _IMAGE_MAGIC: list[tuple[bytes, DocumentKind]] = [
 _BASE64 = re.compile(rb"^[A-Za-z0-9+/_\-\s]+={0,2}\s*$")
 # A page whose text layer has fewer words than this but is covered by an image is a scan.
 _MIN_WORDS = 3
+# Drawing work a PDF may ask for (decoded content bytes, forms counted each time they are
+# drawn; see pdfguard). Measured on one core: 50 MB of path operators on one page took 2.5 s
+# to load, 5.5 s to render and 6.5 s to lay out; load extracts text at ~25 MB/s, so a
+# document at its limit loads in about 40 s.
+_MAX_PAGE_WORK = 64 << 20
+_MAX_DOC_WORK = 1 << 30
+# PDF's largest page without UserUnit (200 inches). Layout draws 1 px/pt masks of the page.
+_MAX_PAGE_SIDE = 14_400
 
 
 def load(
@@ -222,51 +233,15 @@ def _open_pdf(
     label = name or "the PDF"
     try:
         pdf = pymupdf.open(stream=data, filetype="pdf")
-    except Exception as exc:  # pymupdf raises FileDataError and plain RuntimeErrors alike
-        raise CorruptDocument(
-            f"{label} is not a readable PDF ({exc}). It may be truncated or damaged; "
-            "re-export or re-download it."
-        ) from exc
-    if pdf.needs_pass:
-        if password is None:
-            pdf.close()
-            raise EncryptedDocument(
-                f"{label} is encrypted. Pass its password: docintel.load(..., password=...) "
-                "or --password on the command line."
-            )
-        if not pdf.authenticate(password):
-            pdf.close()
-            raise EncryptedDocument(f"wrong password for {label}. Check the password and retry.")
-    if pdf.page_count == 0:
-        repaired = pdf.is_repaired
-        pdf.close()
-        if repaired:  # a truncated file "repairs" into zero pages
-            raise CorruptDocument(
-                f"{label} is damaged (no readable pages after repair); it is probably truncated. "
-                "Re-export or re-download it."
-            )
-        raise EmptyDocument(f"{label} has no pages.")
-    if pdf.page_count > settings.max_pages:
-        count = pdf.page_count
-        pdf.close()
-        raise InputTooLarge(
-            f"{label} has {count} pages, over max_pages={settings.max_pages}. "
-            "Split it or raise DOCINTEL_MAX_PAGES.",
-            limit=settings.max_pages,
-            actual=count,
-        )
-    if pdf.is_repaired:
-        warnings.warn(f"{label} was damaged and repaired while opening.", stacklevel=3)
-    doc = Document(
-        data, kind=DocumentKind.PDF_DIGITAL, sha256=sha256, name=name, settings=settings, pdf=pdf
-    )
+    except Exception as exc:  # pymupdf raises FileDataError, FzError* and RuntimeErrors alike
+        raise _damaged(exc, f"{label} is not a readable PDF") from exc
     try:
-        doc.pages = [_pdf_page(doc, pdf[i], i) for i in range(pdf.page_count)]
-    except Exception as exc:
+        doc = _pdf_document(
+            pdf, data, sha256=sha256, name=name, password=password, settings=settings
+        )
+    except BaseException:
         pdf.close()
-        raise CorruptDocument(
-            f"{label} opened but a page could not be read ({exc}). Re-export the PDF."
-        ) from exc
+        raise
     scanned = sum(p.kind == PageKind.SCANNED for p in doc.pages)
     if scanned == len(doc.pages):
         doc.kind = DocumentKind.PDF_SCANNED
@@ -275,17 +250,132 @@ def _open_pdf(
     return doc
 
 
-def _pdf_page(doc: Document, page: pymupdf.Page, index: int) -> Page:
-    rect = page.rect
-    words = [
-        Word(text=w[4], bbox=BBox.of(w[:4]), block=w[5], line=w[6])
-        for w in page.get_text("words")  # content order; sort=True costs 8 ms/page in Python
-        if w[4].strip()
-    ]
-    kind = PageKind.DIGITAL
-    if len(words) < _MIN_WORDS and _image_coverage(page) > 0.5:
-        kind, words = PageKind.SCANNED, []
-    return Page(doc, index, kind, raw_width=rect.width, raw_height=rect.height, words=words)
+def _pdf_document(
+    pdf: pymupdf.Document,
+    data: bytes,
+    *,
+    sha256: str,
+    name: str | None,
+    password: str | None,
+    settings: Settings,
+) -> Document:
+    label = name or "the PDF"
+    with pdf_errors(f"{label} could not be decrypted"):
+        if pdf.needs_pass:
+            if password is None:
+                raise EncryptedDocument(
+                    f"{label} is encrypted. Pass its password: docintel.load(..., password=...) "
+                    "or --password on the command line."
+                )
+            if not pdf.authenticate(password):
+                raise EncryptedDocument(
+                    f"wrong password for {label}. Check the password and retry."
+                )
+    count = _page_count(pdf, label)
+    if count > settings.max_pages:
+        raise InputTooLarge(
+            f"{label} has {count} pages, over max_pages={settings.max_pages}. "
+            "Split it or raise DOCINTEL_MAX_PAGES.",
+            limit=settings.max_pages,
+            actual=count,
+        )
+    if pdf.is_repaired:
+        warnings.warn(f"{label} was damaged and repaired while opening.", stacklevel=4)
+    doc = Document(
+        data, kind=DocumentKind.PDF_DIGITAL, sha256=sha256, name=name, settings=settings, pdf=pdf
+    )
+    work, left = ContentWork(pdf), _MAX_DOC_WORK
+    for i in range(count):
+        page, cost = _pdf_page(doc, pdf, i, label, work, left)
+        doc.pages.append(page)
+        left -= cost
+    return doc
+
+
+def _page_count(pdf: pymupdf.Document, label: str) -> int:
+    """The page count, validated: a /Count that lies or a page tree that is not there is
+    ``CorruptDocument``; only a page tree that holds no pages is ``EmptyDocument``."""
+    try:
+        count = pdf.page_count
+    except Exception as exc:  # MuPDF: "code=7: Invalid number of pages" (negative, overflowing)
+        raise CorruptDocument(
+            f"{label}: its page tree gives an invalid page count ({brief(exc)}). {DAMAGED}"
+        ) from exc
+    if count > 0:
+        return count
+    if pdf.is_repaired:  # a truncated file "repairs" into zero pages
+        raise CorruptDocument(
+            f"{label} is damaged (no readable pages after repair); it is probably truncated. "
+            "Re-export or re-download it."
+        )
+    try:
+        kids = pdf.xref_get_key(pdf.pdf_catalog(), "Pages/Kids")
+    except Exception:  # no catalog at all
+        kids = ("null", "null")
+    if kids[0] == "array" and not kids[1].strip("[] \r\n\t"):
+        raise EmptyDocument(f"{label} has no pages (its page tree is empty).")
+    # pdf.js and some viewers rebuild such trees by scanning for page objects; MuPDF does not
+    raise CorruptDocument(
+        f"{label} has no readable pages: its page tree (the catalog's /Pages) is missing or "
+        f"broken. {DAMAGED}"
+    )
+
+
+def _pdf_page(
+    doc: Document, pdf: pymupdf.Document, index: int, label: str, work: ContentWork, left: int
+) -> tuple[Page, int]:
+    """Page ``index`` and its drawing work; refused before any of its content is run when the
+    work is over the per-page or remaining per-document budget (see ``pdfguard``)."""
+    what = f"{label}: page {index + 1}"
+    try:
+        pdf_page = pdf[index]
+        rect = pdf_page.rect
+    except Exception as exc:  # a broken page object, a page tree MuPDF cannot walk
+        raise _damaged(exc, f"{what} could not be read") from exc
+    if max(rect.width, rect.height) > _MAX_PAGE_SIDE:
+        raise InputTooLarge(
+            f"{what} is {rect.width:.0f} x {rect.height:.0f} points, over the largest page a "
+            f"PDF can have without UserUnit scaling ({_MAX_PAGE_SIDE} points, 200 inches); its "
+            "MediaBox or UserUnit is probably wrong. Re-export it at its real size.",
+            limit=_MAX_PAGE_SIDE,
+            actual=round(max(rect.width, rect.height)),
+        )
+    with pdf_errors(f"{what} could not be read"):
+        cost = work.page(pdf_page, min(_MAX_PAGE_WORK, left))
+    if cost > min(_MAX_PAGE_WORK, left):
+        whole = cost > left and left < _MAX_PAGE_WORK  # the document's budget ran out first
+        limit = _MAX_DOC_WORK if whole else _MAX_PAGE_WORK
+        raise InputTooLarge(
+            f"{label if whole else what} draws over {_amount(limit)} of page content (forms "
+            "counted each time they are drawn): too much to read in bounded time, and the "
+            "shape of a decompression bomb. Re-export it with simpler pages (flatten or "
+            f"rasterize them){', or split it' if whole else ''}.",
+            limit=limit,
+            actual=_MAX_DOC_WORK - left + cost if whole else cost,
+        )
+    try:
+        words = [
+            Word(text=w[4], bbox=BBox.of(w[:4]), block=w[5], line=w[6])
+            for w in pdf_page.get_text("words")  # content order; sort=True costs 8 ms/page
+            if w[4].strip()
+        ]
+        kind = PageKind.DIGITAL
+        if len(words) < _MIN_WORDS and _image_coverage(pdf_page) > 0.5:
+            kind, words = PageKind.SCANNED, []
+    except Exception as exc:
+        raise _damaged(exc, f"{what} could not be read") from exc
+    page = Page(doc, index, kind, raw_width=rect.width, raw_height=rect.height, words=words)
+    return page, cost
+
+
+def _amount(size: int) -> str:
+    return f"{size >> 20} MiB" if size >= 1 << 20 else f"{size} bytes"
+
+
+def _damaged(exc: BaseException, what: str) -> DocintelError:
+    """MuPDF's error (or MemoryError) as a typed one; anything else from pymupdf while reading
+    the file (IndexError, ValueError on a broken page) as ``CorruptDocument`` too."""
+    return typed(exc, what) or CorruptDocument(f"{what}: {brief(exc)}. {DAMAGED}")
 
 
 def _image_coverage(page: pymupdf.Page) -> float:
@@ -304,7 +394,7 @@ def _image_coverage(page: pymupdf.Page) -> float:
 def _open_image(
     data: bytes, kind: DocumentKind, *, sha256: str, name: str | None, settings: Settings
 ) -> Document:
-    from PIL import Image, ImageOps, UnidentifiedImageError
+    from PIL import Image, UnidentifiedImageError
 
     label = name or f"the {kind.value.upper()} image"
     try:
@@ -325,31 +415,74 @@ def _open_image(
             limit=settings.max_pages,
             actual=count,
         )
-    frames: list[Image.Image] = []
-    for i in range(count):
-        image.seek(i)
-        if image.width * image.height > settings.max_pixels:  # checked before decoding
-            raise _too_many_pixels(label, settings, image.width * image.height)
-        try:
-            frame = ImageOps.exif_transpose(image)  # photos: apply the camera's orientation
-            frame.load()
-        except (OSError, SyntaxError, ValueError) as exc:
-            raise CorruptDocument(
-                f"{label} could not be decoded (frame {i + 1}: {exc}). It may be truncated."
-            ) from exc
-        frame = frame.convert("RGB") if frame.mode not in ("RGB", "L") else frame.copy()
-        frame.info["dpi"] = image.info.get("dpi")
-        frames.append(frame)
+    frames = ImageFrames(image, count, label, settings)
     doc = Document(data, kind=kind, sha256=sha256, name=name, settings=settings, frames=frames)
-    doc.pages = [_image_page(doc, f, i) for i, f in enumerate(frames)]
+    doc.pages = [
+        Page(doc, i, PageKind.IMAGE, raw_width=w * 72 / dpi, raw_height=h * 72 / dpi)
+        for i, ((w, h), dpi) in enumerate(zip(frames.sizes, frames.dpis, strict=True))
+    ]
     return doc
 
 
-def _image_page(doc: Document, frame: Image.Image, index: int) -> Page:
-    from .document import _frame_dpi
+_TRANSPOSED = frozenset({5, 6, 7, 8})  # EXIF orientations that swap width and height
 
-    f = 72 / _frame_dpi(frame)
-    return Page(doc, index, PageKind.IMAGE, raw_width=frame.width * f, raw_height=frame.height * f)
+
+class ImageFrames:
+    """The frames of an image file, read from their headers at load, decoded when rendered.
+
+    A 416 kB TIFF can hold 1000 frames of 1000 x 1000: decoding all of them to RGB at load
+    took 19 minutes and 10 GB. Here loading reads each frame's header only (size, DPI, EXIF
+    orientation), checks the per-frame and total pixel limits, and ``decode(i)`` decodes one
+    frame when its page is rendered.
+    """
+
+    def __init__(self, image: Image.Image, count: int, label: str, settings: Settings) -> None:
+        from .document import _frame_dpi
+
+        self._image, self._label = image, label
+        self._lock = threading.Lock()  # one file object behind every frame
+        self.sizes: list[tuple[int, int]] = []
+        self.dpis: list[float] = []
+        total = 0
+        for i in range(count):
+            try:
+                image.seek(i)
+                orientation = image.getexif().get(0x0112, 1)
+            except (OSError, SyntaxError, ValueError, EOFError) as exc:
+                raise CorruptDocument(
+                    f"{label} could not be read (frame {i + 1}: {exc}). It may be truncated."
+                ) from exc
+            pixels = image.width * image.height
+            if pixels > settings.max_pixels:  # checked before decoding
+                raise _too_many_pixels(label, settings, pixels)
+            total += pixels
+            if total > settings.max_total_pixels:
+                raise InputTooLarge(
+                    f"{label}: its first {i + 1} of {count} frames hold {total} pixels, over "
+                    f"max_total_pixels={settings.max_total_pixels}. Split the file or raise "
+                    "DOCINTEL_MAX_TOTAL_PIXELS.",
+                    limit=settings.max_total_pixels,
+                    actual=total,
+                )
+            size = (image.width, image.height)
+            self.sizes.append(size[::-1] if orientation in _TRANSPOSED else size)
+            self.dpis.append(_frame_dpi(image))
+
+    def decode(self, index: int) -> Image.Image:
+        """Frame ``index`` as RGB (or L), turned by its EXIF orientation."""
+        from PIL import ImageOps
+
+        with self._lock:
+            try:
+                self._image.seek(index)
+                frame = ImageOps.exif_transpose(self._image)  # photos: the camera's orientation
+                frame.load()
+            except (OSError, SyntaxError, ValueError, EOFError) as exc:
+                raise CorruptDocument(
+                    f"{self._label} could not be decoded (frame {index + 1}: {exc}). "
+                    "It may be truncated."
+                ) from exc
+            return frame.convert("RGB") if frame.mode not in ("RGB", "L") else frame.copy()
 
 
 def _too_many_pixels(label: str, settings: Settings, pixels: int | None) -> InputTooLarge:

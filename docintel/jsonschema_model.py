@@ -6,9 +6,10 @@ constraint from ``model_json_schema()`` and runs their semantic checks. ``model_
 turns the practical subset of JSON Schema into such a class with ``pydantic.create_model``.
 
 The schema comes from the network, so it is treated as hostile: every node is checked, sizes
-are bounded (depth, properties, enum values, pattern length, subschema count), ``$ref`` cycles
-are refused, and every problem raises ``InvalidJSONSchema`` naming the JSON pointer of the
-offending node and what would be accepted instead. Keywords whose meaning cannot be honoured
+are bounded (depth, properties, enum values, pattern length and compile time, subschema
+count), ``$ref`` cycles are refused, patterns must run in linear time (``docintel.patterns``),
+and every problem raises ``InvalidJSONSchema`` naming the JSON pointer of the offending node
+and what would be accepted instead. Keywords whose meaning cannot be honoured
 (extra keys by pattern or schema, conditionals, negation, tuples...) are rejected rather than
 silently dropped, because dropping them would change what the model accepts. Purely narrowing
 keywords we cannot express (``uniqueItems``, ``minProperties``, unknown ``format`` values) and
@@ -32,10 +33,14 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
+from .errors import UnsupportedPattern
+from .patterns import compile_pattern
+
 __all__ = [
     "MAX_DEPTH",
     "MAX_ENUM_VALUES",
     "MAX_PATTERN_LENGTH",
+    "MAX_PATTERN_SECONDS",
     "MAX_PROPERTIES",
     "MAX_SUBSCHEMAS",
     "InvalidJSONSchema",
@@ -46,6 +51,10 @@ MAX_DEPTH = 32  # nested subschemas below the top level
 MAX_PROPERTIES = 2000  # object properties, summed over the whole schema
 MAX_ENUM_VALUES = 1000  # per enum
 MAX_PATTERN_LENGTH = 1000  # characters per pattern
+# Seconds of regex compilation per schema. Compiling is not free (~30 ms for \w{90}, holding
+# the GIL), and pydantic compiles each pattern again for the model: without a bound, 2000
+# distinct such patterns would hold the converting thread for about two minutes.
+MAX_PATTERN_SECONDS = 1.0
 # Subschemas visited in total. Depth alone does not bound the work: a Python caller can pass
 # a dict that reuses the same sub-dict twice at every level (2**32 nodes within the depth).
 MAX_SUBSCHEMAS = 10_000
@@ -140,6 +149,7 @@ class _Builder:
         self.building: list[tuple[str, str]] = []  # the $ref chain being built (cycle check)
         self.properties = 0
         self.subschemas = 0
+        self.pattern_seconds = 0.0
 
     # -- entry ---------------------------------------------------------------------------------
 
@@ -329,6 +339,7 @@ class _Builder:
             extra="forbid",
             populate_by_name=True,
             protected_namespaces=(),  # field names like "model_name" are fine here
+            regex_engine="rust-regex",  # linear time; "python-re" backtracks on hostile text
         )
         if title is not None and title != class_name:
             config["title"] = title
@@ -393,7 +404,7 @@ class _Builder:
         bounds: dict[str, Any] = {
             "min_length": _count_keyword(node, "minLength", path),
             "max_length": _count_keyword(node, "maxLength", path),
-            "pattern": _pattern(node, path),
+            "pattern": self._pattern(node, path),
         }
         _check_order(bounds["min_length"], bounds["max_length"], path, "minLength", "maxLength")
         fmt = node.get("format")
@@ -404,6 +415,39 @@ class _Builder:
         if fmt == "date-time":
             return datetime.datetime
         return _constrained(str, bounds)
+
+    def _pattern(self, node: dict[str, Any], path: str) -> str | None:
+        pattern = node.get("pattern")
+        if pattern is None:
+            return None
+        where = f"{path}/pattern"
+        if not isinstance(pattern, str):
+            raise InvalidJSONSchema(where, "'pattern' must be a string")
+        if len(pattern) > MAX_PATTERN_LENGTH:
+            raise InvalidJSONSchema(where, f"pattern longer than {MAX_PATTERN_LENGTH} characters")
+        try:
+            # Python's syntax too, as before: the set of accepted patterns stays the same.
+            re.compile(pattern)
+        except (re.error, RecursionError, OverflowError) as exc:
+            raise InvalidJSONSchema(
+                where, f"pattern {reprlib.repr(pattern)} does not compile: {exc}"
+            ) from exc
+        try:
+            # The engine pydantic validates with and the CPU filler matches with: linear
+            # time on hostile text, so no look-around or backreferences.
+            compiled = compile_pattern(pattern)
+        except UnsupportedPattern as exc:
+            raise InvalidJSONSchema(where, str(exc)) from None
+        self.pattern_seconds += compiled.seconds
+        if self.pattern_seconds > MAX_PATTERN_SECONDS:
+            raise InvalidJSONSchema(
+                where,
+                f"the schema's patterns take over {MAX_PATTERN_SECONDS:g} s to compile "
+                f"(this one {compiled.seconds * 1000:.0f} ms): use fewer or simpler patterns; "
+                "long bounded repeats of \\w or \\d are the slow ones, [0-9] and [A-Za-z] compile "
+                "fast",
+            )
+        return pattern
 
     def _literal(self, node: dict[str, Any], path: str) -> Any:
         if "const" in node:
@@ -613,35 +657,6 @@ def _count_keyword(node: dict[str, Any], word: str, path: str) -> int | None:
 def _check_order(low: int | None, high: int | None, path: str, lo: str, hi: str) -> None:
     if low is not None and high is not None and low > high:
         raise InvalidJSONSchema(path, f"'{lo}' {low} is above '{hi}' {high}: nothing validates")
-
-
-def _pattern(node: dict[str, Any], path: str) -> str | None:
-    pattern = node.get("pattern")
-    if pattern is None:
-        return None
-    where = f"{path}/pattern"
-    if not isinstance(pattern, str):
-        raise InvalidJSONSchema(where, "'pattern' must be a string")
-    if len(pattern) > MAX_PATTERN_LENGTH:
-        raise InvalidJSONSchema(where, f"pattern longer than {MAX_PATTERN_LENGTH} characters")
-    try:
-        re.compile(pattern)
-    except (re.error, RecursionError, OverflowError) as exc:
-        raise InvalidJSONSchema(
-            where, f"pattern {reprlib.repr(pattern)} does not compile: {exc}"
-        ) from exc
-    try:
-        # pydantic matches with Rust's regex engine: linear time (no catastrophic
-        # backtracking on model output), but no look-around or backreferences.
-        TypeAdapter(Annotated[str, Field(pattern=pattern)])
-    except Exception as exc:
-        reason = str(exc).strip().splitlines()[-1]
-        raise InvalidJSONSchema(
-            where,
-            f"pattern {reprlib.repr(pattern)} is not supported ({reason}); use a regular "
-            "pattern without look-around or backreferences",
-        ) from exc
-    return pattern
 
 
 def _constrained(base: Any, bounds: dict[str, Any]) -> Any:

@@ -28,6 +28,7 @@ import numpy as np
 
 from .document import Page, PageKind, Region, RegionKind, Word
 from .geometry import BBox
+from .pdfguard import pdf_errors
 
 if TYPE_CHECKING:
     import pymupdf
@@ -58,7 +59,9 @@ def detect_regions(page: Page) -> list[Region]:
     fix = page.correction  # None for born-digital pages unless preprocess_digital is set
     aligned = fix is None or (fix.rotation == 0 and abs(fix.skew) < 0.5)  # text layer still fits
     if page.kind == PageKind.DIGITAL and page.words and pdf_page is not None and aligned:
-        regions = _from_text_layer(page, pdf_page)
+        what = f"{page.document.name or 'the PDF'}: page {page.index + 1} could not be laid out"
+        with pdf_errors(what):  # MuPDF's errors (and MemoryError) as typed docintel errors
+            regions = _from_text_layer(page, pdf_page)
     else:
         regions = _from_image(page)
     return _reading_order(regions, page.width)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
+from .budget import checkpoint
 from .checks import semantic_errors, validate
 from .engines.base import Engine, GenerationOutput, GenerationRequest, Sampling
 from .prompts import SYSTEM, user_prompt
@@ -124,6 +125,7 @@ def run(jobs: Sequence[Job], engine: Engine, policy: RetryPolicy) -> float:
     for _ in range(attempts):
         if not pending:
             break
+        checkpoint()  # the caller gave up: no more attempts
         for job in pending:
             job.max_tokens = min(job.max_tokens, policy.max_tokens_cap)
         requests = [job.request(policy, i) for i, job in enumerate(pending)]

@@ -10,15 +10,20 @@ both with ``Retry-After``. Every error is ``application/problem+json`` (RFC 9457
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import functools
 import hmac
 import json
 import logging
+import os
 import re
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from dataclasses import field as dc_field
 from typing import Any, TypeVar
 
 from fastapi import FastAPI, Request
@@ -72,10 +77,12 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    408: "Request timeout",
     413: "Content too large",
     415: "Unsupported media type",
     422: "Unprocessable content",
     429: "Too many requests",
+    499: "Client closed request",
     500: "Internal server error",
     502: "Bad gateway",
     503: "Service unavailable",
@@ -99,18 +106,19 @@ def problem(
 def _for_error(exc: DocintelError) -> ProblemError:
     """The HTTP status a docintel error maps to."""
     name = type(exc).__name__
+    detail = scrub(str(exc))
     slug = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "-", name).lower()
     if isinstance(exc, InputTooLarge):
-        return ProblemError(413, slug, str(exc))
+        return ProblemError(413, slug, detail)
     if isinstance(exc, UnsupportedInput):
-        return ProblemError(415, slug, str(exc))
+        return ProblemError(415, slug, detail)
     if isinstance(exc, BlockedURL):
-        return ProblemError(400, slug, str(exc))
+        return ProblemError(400, slug, detail)
     if isinstance(exc, FetchError):
-        return ProblemError(502, slug, str(exc))
+        return ProblemError(502, slug, detail)
     if isinstance(exc, EngineUnavailable):
-        return ProblemError(503, slug, str(exc), headers={"Retry-After": "30"})
-    return ProblemError(422, slug, str(exc))  # the input or the schema named cannot be used
+        return ProblemError(503, slug, detail, headers={"Retry-After": "30"})
+    return ProblemError(422, slug, detail)  # the input or the schema named cannot be used
 
 
 _PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
@@ -226,27 +234,49 @@ class SchemaInfo(BaseModel):
     json_schema: dict[str, Any]
 
 
+def _one_of(*options: tuple[str, str]) -> dict[str, Any]:
+    """JSON Schema for "exactly one of these keys, with a non-null value"."""
+    return {
+        "oneOf": [{"required": [key], "properties": {key: {"type": kind}}} for key, kind in options]
+    }
+
+
+_DOCUMENT_OR_URL = _one_of(("document", "string"), ("url", "string"))
+
+
 def _body_schema(model: type[BaseModel], file_help: str) -> dict[str, Any]:
-    """OpenAPI request body: the JSON model, or a multipart upload with the same options."""
+    """OpenAPI request body: the JSON model, or a multipart upload with the same options.
+
+    Multipart fields keep their JSON types; ``pages`` and ``json_schema`` travel as JSON text
+    (their part's content type is application/json), the rest as plain values.
+    """
     json_schema = model.model_json_schema(by_alias=True)
+    options = {k: v for k, v in json_schema["properties"].items() if k not in ("document", "url")}
     form: dict[str, Any] = {
         "type": "object",
         "required": ["file"],
         "properties": {
             "file": {"type": "string", "format": "binary", "description": file_help},
-            **{
-                k: {"type": "string", "description": v.get("description", "")}
-                for k, v in json_schema["properties"].items()
-                if k not in ("document", "url")
-            },
+            **options,
         },
     }
+    exclusive = [_DOCUMENT_OR_URL]
+    if "schema" in options:
+        exclusive_schema = _one_of(("schema", "string"), ("json_schema", "object"))
+        exclusive.append(exclusive_schema)
+        form.update(exclusive_schema)
+    json_schema["allOf"] = exclusive
     return {
         "requestBody": {
             "required": True,
             "content": {
                 "application/json": {"schema": json_schema},
-                "multipart/form-data": {"schema": form},
+                "multipart/form-data": {
+                    "schema": form,
+                    "encoding": {
+                        k: {"contentType": "application/json"} for k in _JSON_FIELDS if k in options
+                    },
+                },
             },
         }
     }
@@ -301,8 +331,12 @@ class Service:
         self.queue.set_function(lambda: self.active)
 
     def load_engine(self) -> None:
+        """Load the engine, weights included: /readyz says ready only when requests can run."""
         try:
             engine = get_engine(self._engine_spec, self.settings)
+            load = getattr(engine, "load", None)  # engines that load lazily (transformers)
+            if callable(load):
+                load()
             if getattr(engine, "thread_safe", False):
                 self.engine = engine  # batches on its own side (a server) or needs none
             else:
@@ -314,16 +348,23 @@ class Service:
                 )
             log.info("engine ready: %s (%s)", self.engine.name, self.engine.model)
         except Exception as exc:
-            self.engine_error = f"{type(exc).__name__}: {exc}"
-            log.error("engine failed to load: %s", self.engine_error)
+            log.error("engine failed to load", exc_info=exc)
+            self.engine_error = scrub(f"{type(exc).__name__}: {exc}")
 
     def close(self) -> None:
         self.executor.shutdown(wait=False, cancel_futures=True)
         if isinstance(self.engine, MicroBatcher):
             self.engine.close()
 
-    async def run(self, fn: Callable[[Engine], T]) -> T:
-        """Run ``fn(engine)`` in the pool: admitted or 429, engine ready or 503, in time or 504."""
+    async def run(self, fn: Callable[[Engine], T], request: Request) -> T:
+        """Run ``fn(engine)`` in the pool: admitted or 429, engine ready or 503, in time or 504.
+
+        When the client goes away or the deadline passes, the work is cancelled: it stops at
+        its next checkpoint (page render, model attempt) and frees its slot, instead of running
+        on for minutes holding the engine.
+        """
+        from .budget import Cancel, cancellable
+
         if self.engine is None:
             detail = (
                 f"the engine failed to load: {self.engine_error}"
@@ -341,8 +382,15 @@ class Service:
                     headers={"Retry-After": "1"},
                 )
             self.active += 1
+        token = Cancel()
+        engine = self.engine
+
+        def call() -> T:
+            with cancellable(token):
+                return fn(engine)
+
         try:
-            work = self.executor.submit(fn, self.engine)
+            work = self.executor.submit(contextvars.copy_context().run, call)
         except RuntimeError:  # the pool is shut down: the server is stopping
             self._release()
             raise ProblemError(
@@ -352,19 +400,34 @@ class Service:
                 headers={"Retry-After": "5"},
             ) from None
         # The slot is freed when the work ends, not when the client stops waiting: a timed-out
-        # request still holds the engine, and the admission limit must count it.
+        # request still holds the engine until its next checkpoint, and the limit counts it.
         work.add_done_callback(lambda _: self._release())
+        waiting = asyncio.ensure_future(asyncio.wrap_future(work))
+        gone = asyncio.ensure_future(_disconnected(request))
         try:
-            return await asyncio.wait_for(asyncio.wrap_future(work), self.settings.request_timeout)
-        except TimeoutError:
+            done, _ = await asyncio.wait(
+                {waiting, gone},
+                timeout=self.settings.request_timeout,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+            if waiting in done:
+                return waiting.result()
+            if gone in done:
+                token.cancel("the client went away")
+                raise ProblemError(499, "client-closed", "the client closed the connection")
+            token.cancel(f"over the request timeout of {self.settings.request_timeout:g} s")
             raise ProblemError(
                 504,
                 "timeout",
                 f"the request took over {self.settings.request_timeout:g} s "
                 "(DOCINTEL_REQUEST_TIMEOUT); send fewer pages or retry later",
-            ) from None
+            )
         except DocintelError as exc:
             raise _for_error(exc) from exc
+        finally:
+            gone.cancel()
+            if not waiting.done():
+                waiting.cancel()
 
     def _release(self) -> None:
         with self._lock:
@@ -392,62 +455,88 @@ class Service:
         return matched
 
 
+async def _disconnected(request: Request) -> None:
+    """Return once the client has closed the connection (polled: cheap, and ASGI-portable)."""
+    while not await request.is_disconnected():
+        await asyncio.sleep(0.5)
+
+
 # ---- reading inputs -------------------------------------------------------------------------
 
 
-async def _read_input(
-    request: Request, model: type[_Input], settings: Settings
-) -> tuple[Any, _Input]:
-    """The document (bytes, or a URL when allowed) and the options, from JSON or multipart."""
+@dataclass
+class _Received:
+    """A request body as received: nothing parsed yet (parsing is CPU work: off the loop)."""
+
+    json_body: bytes | None = None
+    upload: bytes | None = None
+    fields: dict[str, str] = dc_field(default_factory=dict)
+
+
+async def _receive(request: Request) -> _Received:
+    """Read the body (JSON) or the multipart parts; refuse other media types."""
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype == "application/json":
-        try:
-            body = json.loads(await request.body())
-            options = model.model_validate(body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ProblemError(400, "invalid-json", f"the body is not JSON: {exc}") from None
-        except RecursionError:
-            raise ProblemError(
-                400, "invalid-json", "the body is not usable JSON: it is nested too deeply"
-            ) from None
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False)) from None
-        if (options.document is None) == (options.url is None):
-            raise ProblemError(422, "no-document", "give exactly one of 'document' and 'url'")
-        if options.url is not None:
-            if not settings.allow_urls:
-                raise ProblemError(
-                    400,
-                    "urls-disabled",
-                    "this server does not fetch URLs: send the file itself (multipart or "
-                    "base64), or start the server with DOCINTEL_ALLOW_URLS=true",
-                )
-            if not options.url.strip()[:8].lower().startswith(("http://", "https://")):
-                raise ProblemError(
-                    400,
-                    "blocked-url",
-                    "'url' must be an http:// or https:// URL; send a file itself as "
-                    "'document' (base64 or a data: URL) or as a multipart upload",
-                )
-            return options.url.strip(), options
-        return _decode(options.document or ""), options
+        return _Received(json_body=await request.body())
     if ctype == "multipart/form-data":
         form = await request.form(max_files=1, max_fields=20)
         upload = form.get("file")
         if upload is None or isinstance(upload, str):
             raise ProblemError(422, "no-document", "the multipart body needs a 'file' part")
-        data = await upload.read()
         fields = {k: v for k, v in form.items() if k != "file" and isinstance(v, str)}
-        try:
-            options = model.model_validate(_form_values(fields, model))
-        except ValidationError as exc:
-            raise RequestValidationError(exc.errors(include_url=False)) from None
-        return data, options
+        return _Received(upload=await upload.read(), fields=fields)
     raise ProblemError(
         415,
         "unsupported-media-type",
         f"send application/json or multipart/form-data, not {ctype or 'no content type'}",
     )
+
+
+def _parse_input(
+    received: _Received, model: type[_Input], settings: Settings
+) -> tuple[Any, _Input]:
+    """The document (bytes, or a URL when allowed) and the options. Runs in the worker."""
+    if received.json_body is None:
+        try:
+            options = model.model_validate(_form_values(received.fields))
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+        return received.upload, options
+    try:
+        options = model.model_validate(_json(received.json_body, "the body"))
+    except ValidationError as exc:
+        raise RequestValidationError(exc.errors(include_url=False)) from None
+    if (options.document is None) == (options.url is None):
+        raise ProblemError(422, "no-document", "give exactly one of 'document' and 'url'")
+    if options.url is None:
+        return _decode(options.document or ""), options
+    if not settings.allow_urls:
+        raise ProblemError(
+            400,
+            "urls-disabled",
+            "this server does not fetch URLs: send the file itself (multipart or "
+            "base64), or start the server with DOCINTEL_ALLOW_URLS=true",
+        )
+    if not options.url.strip()[:8].lower().startswith(("http://", "https://")):
+        raise ProblemError(
+            400,
+            "blocked-url",
+            "'url' must be an http:// or https:// URL; send a file itself as "
+            "'document' (base64 or a data: URL) or as a multipart upload",
+        )
+    return options.url.strip(), options
+
+
+def _json(raw: bytes | str, what: str, status: int = 400, slug: str = "invalid-json") -> Any:
+    """Parse JSON from a client; every way it can be unusable is a 4xx, never a 500."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ProblemError(
+            status, slug, f"{what} is not JSON we can read: it is nested too deeply"
+        ) from None
+    except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError; ints over 4300 digits
+        raise ProblemError(status, slug, f"{what} must be JSON: {exc}") from None
 
 
 def _decode(document: str) -> bytes:
@@ -459,18 +548,15 @@ def _decode(document: str) -> bytes:
         raise ProblemError(422, "invalid-base64", f"'document': {exc}") from None
 
 
-def _form_values(fields: dict[str, str], model: type[_Input]) -> dict[str, Any]:
-    """Multipart fields are strings: decode the JSON-typed ones (pages, json_schema, flags)."""
-    values: dict[str, Any] = {}
-    for key, raw in fields.items():
-        if key in ("pages", "json_schema"):
-            try:
-                values[key] = json.loads(raw)
-            except json.JSONDecodeError:
-                raise ProblemError(422, "invalid-field", f"field {key!r} must be JSON") from None
-        else:
-            values[key] = raw
-    return values
+def _form_values(fields: dict[str, str]) -> dict[str, Any]:
+    """Multipart fields are strings: decode the JSON-typed ones (pages, json_schema)."""
+    return {
+        key: _json(raw, f"field {key!r}", 422, "invalid-field") if key in _JSON_FIELDS else raw
+        for key, raw in fields.items()
+    }
+
+
+_JSON_FIELDS = ("pages", "json_schema")
 
 
 # ---- the app --------------------------------------------------------------------------------
@@ -495,7 +581,8 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
         responses=_PROBLEM_RESPONSES,
     )
     app.state.service = service
-    app.add_middleware(_BodyLimit, limit=settings.max_upload_bytes)
+    _declare_security(app)
+    app.add_middleware(_BodyLimit, limit=settings.max_upload_bytes, seconds=settings.body_timeout)
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Any]]) -> Any:
@@ -562,21 +649,22 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
         per region, with its box. Each says whether its LaTeX is valid (KaTeX's grammar)."""
         from .transcribe import transcribe
 
-        source, options = await _read_input(request, LatexRequest, settings)
-        assert isinstance(options, LatexRequest)
+        received = await _receive(request)
         start = time.perf_counter()
 
         def work(engine: Engine) -> list[Any]:
-            doc = _load(source, options, settings)
-            return transcribe(
-                doc,
-                engine=engine,
-                pages=_pages(options, len(doc)),
-                mathml=options.mathml,
-                settings=settings,
-            )
+            source, options = _parse_input(received, LatexRequest, settings)
+            assert isinstance(options, LatexRequest)
+            with _load(source, options, settings) as doc:
+                return transcribe(
+                    doc,
+                    engine=engine,
+                    pages=_pages(options, len(doc)),
+                    mathml=options.mathml,
+                    settings=settings,
+                )
 
-        found = await service.run(work)
+        found = await service.run(work, request)
         for t in found:
             service.count(t.prompt_tokens, t.completion_tokens, t.attempts)
         engine_ = service.engine
@@ -600,24 +688,29 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
         attempt validated (the last candidate and the errors are in the body)."""
         from .extract import extract
 
-        source, options = await _read_input(request, ExtractRequest, settings)
-        assert isinstance(options, ExtractRequest)
-        schema = _schema(options)
+        received = await _receive(request)
 
         def work(engine: Engine) -> Any:
-            doc = _load(source, options, settings)
-            return extract(
-                doc,
-                schema,
-                engine=engine,
-                pages=_pages(options, len(doc)),
-                settings=settings,
-                raise_on_failure=False,
-            )
+            source, options = _parse_input(received, ExtractRequest, settings)
+            assert isinstance(options, ExtractRequest)
+            schema = _schema(options)
+            with _load(source, options, settings) as doc:
+                return extract(
+                    doc,
+                    schema,
+                    engine=engine,
+                    pages=_pages(options, len(doc)),
+                    settings=settings,
+                    raise_on_failure=False,
+                )
 
-        result = await service.run(work)
+        result = await service.run(work, request)
         service.count(result.prompt_tokens, result.completion_tokens, len(result.attempts))
-        return JSONResponse(result.to_dict())
+        body = result.to_dict()
+        body["errors"] = [scrub(e) for e in body["errors"]]
+        for attempt in body["attempts"]:
+            attempt["errors"] = [scrub(e) for e in attempt["errors"]]
+        return JSONResponse(body)
 
     @app.get("/v1/schemas", response_model=list[SchemaInfo], summary="The schema catalog")
     async def schemas() -> list[SchemaInfo]:
@@ -653,6 +746,48 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
     return app
 
 
+_KEY_HELP = "Needed when the server has API keys (DOCINTEL_API_KEYS); either way works."
+
+
+def _declare_security(app: FastAPI) -> None:
+    """State the two ways of sending an API key in the spec (checked by ``guard``)."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            spec = build()
+            spec.setdefault("components", {})["securitySchemes"] = {
+                "bearer": {"type": "http", "scheme": "bearer", "description": _KEY_HELP},
+                "apiKey": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-API-Key",
+                    "description": _KEY_HELP,
+                },
+            }
+            for path, item in spec["paths"].items():
+                if path.startswith("/v1/"):
+                    for operation in item.values():
+                        operation["security"] = [{"bearer": []}, {"apiKey": []}]
+        return app.openapi_schema or spec
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+_PATH = re.compile(r"(?<![\w:/.])(?:/[\w.@+~-]+){2,}/?")
+
+
+def scrub(text: str) -> str:
+    """``text`` without the server's file paths: clients learn nothing of its disk. (A path
+    is one whose folder exists here; API paths such as /v1/schemas stay.)"""
+
+    def hide(match: re.Match[str]) -> str:
+        path = match.group(0).rstrip("/.")
+        return "<path>" if os.path.isdir(os.path.dirname(path) or "/") else match.group(0)
+
+    return _PATH.sub(hide, text)
+
+
 def _internal_error(exc: Exception) -> JSONResponse:
     log.error("unhandled error", exc_info=exc)
     return problem(500, "internal", f"an internal error ({type(exc).__name__}); see the server log")
@@ -683,10 +818,10 @@ def _schema(options: ExtractRequest) -> type[BaseModel]:
             422, "no-schema", "give exactly one of 'schema' (a catalog name) and 'json_schema'"
         )
     if options.json_schema is not None:
-        from .jsonschema_model import InvalidJSONSchema, model_from_json_schema
+        from .jsonschema_model import InvalidJSONSchema
 
         try:
-            return model_from_json_schema(options.json_schema)
+            return _model_for(json.dumps(options.json_schema, sort_keys=True))
         except InvalidJSONSchema as exc:
             raise ProblemError(422, "invalid-json-schema", str(exc)) from None
     from .schemas import CATALOG
@@ -700,11 +835,21 @@ def _schema(options: ExtractRequest) -> type[BaseModel]:
     return schema
 
 
-class _BodyLimit:
-    """413 for bodies over ``limit`` bytes, declared or streamed, before anything parses them."""
+@functools.lru_cache(maxsize=256)
+def _model_for(canonical: str) -> type[BaseModel]:
+    """One pydantic class per distinct JSON Schema (bounded): engines key their compiled
+    grammars by the schema's digest, and the same schema sent again costs nothing."""
+    from .jsonschema_model import model_from_json_schema
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
-        self.app, self.limit = app, limit
+    return model_from_json_schema(json.loads(canonical))
+
+
+class _BodyLimit:
+    """413 for bodies over ``limit`` bytes, declared or streamed, before anything parses them;
+    408 for a body still arriving after ``seconds`` (a client trickling it holds a slot)."""
+
+    def __init__(self, app: ASGIApp, limit: int, seconds: float) -> None:
+        self.app, self.limit, self.seconds = app, limit, seconds
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -721,20 +866,103 @@ class _BodyLimit:
             await too_large(scope, receive, send)
             return
         seen = 0
+        deadline = time.monotonic() + self.seconds
+        complete = False
 
         async def limited() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, complete
+            if complete:  # the body is in: later receives wait for a disconnect, unbounded
+                return await receive()
+            try:
+                message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+            except TimeoutError:
+                raise _TooSlow from None
             seen += len(message.get("body", b""))
             if seen > self.limit:
                 raise _TooLarge
+            complete = message["type"] != "http.request" or not message.get("more_body", False)
             return message
 
         try:
             await self.app(scope, limited, send)
         except _TooLarge:
             await too_large(scope, receive, send)
+        except _TooSlow:
+            slow = problem(
+                408,
+                "body-timeout",
+                f"the request body took over {self.seconds:g} s to arrive "
+                "(DOCINTEL_BODY_TIMEOUT): send it faster or send a smaller file",
+                headers={"Connection": "close"},
+            )
+            await slow(scope, receive, send)
 
 
 class _TooLarge(Exception):
     pass
+
+
+class _TooSlow(Exception):
+    pass
+
+
+def serve(app: FastAPI, settings: Settings, *, host: str, port: int, log_level: str) -> None:
+    """Run ``app`` on uvicorn (see ``uvicorn_config``)."""
+    import uvicorn
+
+    uvicorn.Server(uvicorn_config(app, host=host, port=port, log_level=log_level)).run()
+
+
+def uvicorn_config(app: FastAPI, **options: Any) -> Any:
+    """uvicorn settings for ``app`` with the read deadlines uvicorn lacks: headers here, the
+    body in ``_BodyLimit``. In production the service belongs behind a reverse proxy all the
+    same: TLS, connection limits and per-client rates are the proxy's job."""
+    import uvicorn
+
+    settings: Settings = app.state.service.settings
+    return uvicorn.Config(
+        app, http=_header_deadline(settings.header_timeout), timeout_keep_alive=5, **options
+    )
+
+
+def _header_deadline(seconds: float) -> type:
+    """uvicorn's h11 protocol, with a deadline on each request's headers: uvicorn has none,
+    so a client sending one header byte at a time could hold a connection forever."""
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+
+    class HeaderDeadline(H11Protocol):
+        _timer: asyncio.TimerHandle | None = None
+        _started: object = None
+
+        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+            super().connection_made(transport)
+            self._arm()
+
+        def data_received(self, data: bytes) -> None:
+            super().data_received(data)
+            if self.cycle is not None and self.cycle is not self._started:
+                self._started = self.cycle  # this request's headers are in
+                self._disarm()
+
+        def on_response_complete(self) -> None:
+            super().on_response_complete()
+            self._arm()  # the next request on this connection is on the clock again
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            self._disarm()
+            super().connection_lost(exc)
+
+        def _arm(self) -> None:
+            self._disarm()
+            self._timer = self.loop.call_later(seconds, self._expire)
+
+        def _disarm(self) -> None:
+            if self._timer is not None:
+                self._timer.cancel()
+                self._timer = None
+
+        def _expire(self) -> None:
+            if not self.transport.is_closing():
+                self.transport.close()
+
+    return HeaderDeadline

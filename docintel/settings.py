@@ -20,7 +20,15 @@ class Limits(BaseSettings):
     max_pixels: int = Field(
         100_000_000, gt=0, description="Most pixels in one image (decompression-bomb guard)."
     )
-    fetch_timeout: float = Field(30.0, gt=0, description="Seconds allowed for one URL fetch.")
+    max_total_pixels: int = Field(
+        500_000_000,
+        gt=0,
+        description="Most pixels in all frames of one image file together (1000 frames of 1000 "
+        "x 1000 exceed it); frames are decoded only when a page is rendered.",
+    )
+    fetch_timeout: float = Field(
+        30.0, gt=0, description="Seconds allowed for one URL fetch, all of it (redirects too)."
+    )
     fetch_max_bytes: int = Field(
         50 * 1024 * 1024, gt=0, description="Largest body a URL fetch may return, in bytes."
     )
@@ -34,6 +42,24 @@ class Settings(Limits):
 
     target_longest_side: int = Field(
         1024, ge=16, le=8192, description="Longest side of page images sent to the model (pixels)."
+    )
+    # ---- work per request (extract, transcribe, the service) ----
+    max_work_pages: int = Field(
+        200, gt=0, description="Most pages one extraction or transcription request works on."
+    )
+    max_work_pixels: int = Field(
+        200 * 1024 * 1024,
+        gt=0,
+        description="Most page pixels (at target_longest_side) one request renders.",
+    )
+    max_work_regions: int = Field(
+        256, gt=0, description="Most regions (formulas) one request transcribes."
+    )
+    image_cache_bytes: int = Field(
+        1024 * 1024 * 1024, gt=0, description="Rendered page images kept, all documents."
+    )
+    document_cache_bytes: int = Field(
+        256 * 1024 * 1024, gt=0, description="Rendered page images kept per document."
     )
     preprocess_digital: bool = Field(
         False, description="Also deskew/denoise born-digital PDF pages (normally left alone)."
@@ -78,6 +104,12 @@ class Settings(Limits):
         20 * 1024 * 1024, gt=0, description="Largest request body the service reads, in bytes."
     )
     request_timeout: float = Field(120.0, gt=0, description="Seconds one request may take.")
+    header_timeout: float = Field(
+        10.0, gt=0, description="Seconds a client may take to send a request's headers."
+    )
+    body_timeout: float = Field(
+        60.0, gt=0, description="Seconds a client may take to send a request's body."
+    )
     batch_window_ms: float = Field(
         10.0, ge=0, description="How long the service gathers requests into one engine batch."
     )

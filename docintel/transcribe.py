@@ -7,10 +7,12 @@ transcription says whether the LaTeX is valid (KaTeX's grammar), and optionally 
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from .budget import admit, admit_regions, checkpoint
 from .document import Document, RegionKind
 from .engines import Engine
 from .extract import extract, extract_regions
@@ -54,9 +56,25 @@ def transcribe(
     """Transcribe every formula of ``source`` (see the module docstring)."""
     settings = settings or get_settings()
     doc = source if isinstance(source, Document) else load(source, settings=settings)
+    with contextlib.nullcontext() if doc is source else contextlib.closing(doc):
+        return _transcribe(doc, engine, pages, mathml, max_attempts, settings)
+
+
+def _transcribe(
+    doc: Document,
+    engine: str | Engine | None,
+    pages: Sequence[int] | None,
+    mathml: bool,
+    max_attempts: int | None,
+    settings: Settings,
+) -> list[Transcription]:
+    admit(doc, pages, settings)
     chosen = list(pages) if pages is not None else list(range(len(doc)))
+    # Regions are known after layout, which is cheap next to the model: count them all first.
+    admit_regions(sum(max(1, len(doc[i].regions_of(RegionKind.FORMULA))) for i in chosen), settings)
     out: list[Transcription] = []
     for index in chosen:
+        checkpoint()
         page = doc[index]
         options: dict[str, Any] = dict(engine=engine, max_attempts=max_attempts, settings=settings)
         if page.regions_of(RegionKind.FORMULA):

@@ -15,7 +15,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from engine_schemas import PROMPT, Doc, request, sample_page
+from engine_schemas import (
+    PROMPT,
+    Doc,
+    assert_catalog_decodes,
+    assert_retry_after_failed_check,
+    request,
+    sample_page,
+)
 from PIL import Image
 
 from docintel.engines.base import GenerationRequest
@@ -58,7 +65,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         "--port", str(port),
         "--max-model-len", "4096",
         "--api-key", API_KEY,
-        "--structured-outputs-config", json.dumps({"backend": "outlines"}),
         # Tests only: no torch.compile (~12 s) and a small profiling image (~13 s at 1024 px).
         "--enforce-eager",
         "--limit-mm-per-prompt", json.dumps({"image": {"count": 2, "width": 128, "height": 128}}),
@@ -110,6 +116,15 @@ def test_extracts_valid_json_concurrently(server: str, page: Image.Image) -> Non
     assert tokens[0] > 54 and tokens == sorted(set(tokens)), tokens  # order kept
     rate = sum(o.completion_tokens for o in outputs) / elapsed
     print(f"server batch of 4: {elapsed:.2f} s, {rate:.0f} completion tokens/s")
+
+
+def test_every_catalog_schema_decodes_under_the_default_backend(
+    server: str, page: Image.Image
+) -> None:
+    """The launcher's default grammar backend (guidance) decodes the whole catalog."""
+    with ServerEngine(server, api_key=API_KEY, concurrency=4) as engine:
+        assert_catalog_decodes(engine, page)
+        assert_retry_after_failed_check(engine, page)
 
 
 def test_structured_outputs_field_and_seeds(server: str, page: Image.Image) -> None:

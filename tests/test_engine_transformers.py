@@ -12,7 +12,13 @@ from pydantic import BaseModel, ConfigDict
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before transformers reads it: nothing downloads
 
-from engine_schemas import Doc, Kind, sample_page
+from engine_schemas import (
+    Doc,
+    Kind,
+    assert_catalog_decodes,
+    assert_retry_after_failed_check,
+    sample_page,
+)
 
 from docintel.engines.base import Engine, GenerationRequest, Sampling
 from docintel.engines.transformers import TransformersEngine
@@ -106,3 +112,23 @@ def test_failing_request_does_not_sink_batch(engine: TransformersEngine, page: A
     assert outs[0].finish_reason == "error" and outs[0].error
     assert outs[1].finish_reason == "stop"
     Flag.model_validate_json(outs[1].text)
+
+
+def test_every_catalog_schema_decodes(engine: TransformersEngine, page: Any) -> None:
+    """Outlines' llguidance constraint for every catalog schema and a large user schema."""
+    assert_catalog_decodes(engine, page)
+    assert_retry_after_failed_check(engine, page)
+
+
+def test_generators_are_shared_by_equal_schemas(engine: TransformersEngine) -> None:
+    """Two classes with the same JSON schema (the HTTP API builds one per request) share one
+    compiled generator; the cache stays bounded."""
+    from pydantic import create_model
+
+    from docintel.engines.transformers import GENERATORS_KEPT
+
+    first = create_model("Paid", __config__=ConfigDict(extra="forbid"), paid=(bool, ...))
+    second = create_model("Paid", __config__=ConfigDict(extra="forbid"), paid=(bool, ...))
+    assert first is not second
+    assert engine._generator(first) is engine._generator(second)
+    assert len(engine._generators) <= GENERATORS_KEPT

@@ -10,7 +10,14 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # no model hub here: everything is local
 
-from engine_schemas import PROMPT, Doc, request, sample_page
+from engine_schemas import (
+    PROMPT,
+    Doc,
+    assert_catalog_decodes,
+    assert_retry_after_failed_check,
+    request,
+    sample_page,
+)
 
 from docintel.engines._torch_compat import ensure_torchvision
 
@@ -18,8 +25,9 @@ ensure_torchvision()  # before anything imports torchvision through vllm
 pytest.importorskip("vllm")
 
 from PIL import Image  # noqa: E402
+from pydantic import BaseModel, Field  # noqa: E402
 
-from docintel.engines.base import GenerationRequest  # noqa: E402
+from docintel.engines.base import GenerationRequest, Sampling  # noqa: E402
 from docintel.engines.vllm import VLLMEngine  # noqa: E402
 
 # Small dummy image for vLLM's startup profiling (the default 1024 px costs ~13 s on a CPU),
@@ -61,8 +69,9 @@ def one_thread() -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def engine(tiny_model: Path, one_thread: None) -> Iterator[VLLMEngine]:
-    eng = VLLMEngine(str(tiny_model), structured_backend="outlines", **TEST_KWARGS)
-    print(f"VLLMEngine(outlines) started in {eng.startup_seconds:.1f} s")
+    eng = VLLMEngine(str(tiny_model), **TEST_KWARGS)  # the default grammar backend
+    assert eng.structured_backend == "guidance"
+    print(f"VLLMEngine(guidance) started in {eng.startup_seconds:.1f} s")
     yield eng
     eng.close()
 
@@ -83,7 +92,7 @@ def test_batch_extracts_valid_json_in_order(engine: VLLMEngine, page: Image.Imag
     tokens = [out.prompt_tokens for out in outputs]
     assert tokens == sorted(set(tokens)), tokens
     rate = sum(o.completion_tokens for o in outputs) / (sum(o.seconds for o in outputs) or 1)
-    print(f"outlines batch of 4: {rate:.0f} completion tokens/s")
+    print(f"guidance batch of 4: {rate:.0f} completion tokens/s")
 
 
 def test_seeded_runs_reproduce(engine: VLLMEngine, page: Image.Image) -> None:
@@ -116,16 +125,55 @@ def test_failing_batch_returns_errors(engine: VLLMEngine, page: Image.Image) -> 
     assert engine.generate([]) == []
 
 
-def test_formula_schema_compiles_in_time_under_outlines(
-    page: Image.Image, engine: VLLMEngine
+def test_every_catalog_schema_decodes_under_the_default_backend(
+    engine: VLLMEngine, page: Image.Image
 ) -> None:
-    """Formula's max_length=2000 once made Outlines build a {1,2000} automaton for minutes
-    (vLLM gives up after 60 s and answers every request with an error)."""
-    from docintel.engines.base import Sampling
-    from docintel.schemas import Formula
+    """The catalog (Invoice, Receipt, Table: lists of bounded strings) and a large user schema
+    with nested lists, one batch, every answer valid (Outlines never compiled the first three)."""
+    assert_catalog_decodes(engine, page)
 
-    (out,) = engine.generate([GenerationRequest(PROMPT, Formula, [page], None, Sampling(32))])
-    assert out.finish_reason in ("stop", "length"), out.error
+
+def test_one_retry_after_a_failed_check(engine: VLLMEngine, page: Image.Image) -> None:
+    assert_retry_after_failed_check(engine, page)
+
+
+class Evil(BaseModel):
+    """A pattern whose DFA has 2**22 states: Outlines cannot compile it in time."""
+
+    code: str = Field(pattern=r"^(a|b)*a(a|b){22}$")
+
+
+def test_outlines_backend_loosened_and_bounded(
+    tiny_model: Path, page: Image.Image, engine: VLLMEngine
+) -> None:
+    """Outlines compiles Invoice's loosened grammar (pydantic keeps the bounds; unbounded, random
+    weights run to the budget, hence 64 tokens); a schema it cannot compile fails fast, named,
+    once (cached), without sinking its batch-mates."""
+    import time
+
+    from docintel.engines import grammars
+    from docintel.schemas import Invoice
+
+    eng = VLLMEngine(
+        str(tiny_model), structured_backend="outlines", grammar_timeout=5, **TEST_KWARGS
+    )
+    try:
+        invoice = GenerationRequest(PROMPT, Invoice, [page], None, Sampling(64, 1.0, seed=1))
+        started = time.perf_counter()
+        good, bad = eng.generate([invoice, GenerationRequest(PROMPT, Evil, [page])])
+        first = time.perf_counter() - started
+        assert good.finish_reason in ("stop", "length"), good.error
+        assert good.text.startswith('{"vendor"')
+        assert bad.finish_reason == "error" and not bad.retryable
+        assert "'Evil'" in (bad.error or "") and "'outlines'" in (bad.error or "")
+        started = time.perf_counter()
+        (again,) = eng.generate([GenerationRequest(PROMPT, Evil, [page])])
+        assert time.perf_counter() - started < 1.0  # remembered, not compiled again
+        assert again.error == bad.error
+        print(f"outlines: Invoice + failed Evil {first:.1f} s (Evil bounded at 5 s)")
+    finally:
+        eng.close()
+        grammars.forget()
 
 
 def test_xgrammar_backend(tiny_model: Path, page: Image.Image, engine: VLLMEngine) -> None:

@@ -520,7 +520,7 @@ def test_invalid_json(instant: str) -> None:
     json_headers = {"content-type": "application/json"}
     with client(instant) as c:
         r = c.post("/v1/latex", content=b'{"document": ', headers=json_headers)
-        assert_problem(r, 400, "invalid-json", "not JSON")
+        assert_problem(r, 400, "invalid-json", "must be JSON")
         r = c.post("/v1/latex", content=b"\xff\xfe\xfa not utf-8", headers=json_headers)
         assert_problem(r, 400, "invalid-json")
         r = c.post("/v1/latex", content=b"[" * 100_000, headers=json_headers)

@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from ..errors import UnsupportedPattern
 from .base import GenerationOutput, GenerationRequest
 
 if TYPE_CHECKING:
@@ -88,6 +89,10 @@ class CPUEngine:
             return GenerationOutput("", "error", seconds=time.perf_counter() - start, error=reason)
         try:
             value = fill(request.schema, request.pages, region=request.region)
+        except UnsupportedPattern as exc:  # a schema pattern only a backtracking engine runs
+            return GenerationOutput(
+                "", "error", seconds=time.perf_counter() - start, error=f"the cpu engine: {exc}"
+            )
         except Exception as exc:  # a bug or an odd page must not sink the batch
             return GenerationOutput(
                 "",

@@ -103,8 +103,8 @@ def _check(
     safe: dict[str, Any], digest: str, backend: Backend, name: str, timeout: float
 ) -> Constraint | GrammarError:
     started = time.perf_counter()
-    problem = _check_guidance(safe) if backend == "guidance" else _check_isolated(
-        safe, backend, timeout
+    problem = (
+        _check_guidance(safe) if backend == "guidance" else _check_isolated(safe, backend, timeout)
     )
     seconds = time.perf_counter() - started
     if problem is not None:

@@ -15,7 +15,7 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from docintel.engines import grammars
 from docintel.engines._torch_compat import ensure_torchvision
@@ -71,6 +71,8 @@ def prepare_vllm(*, cpu: bool | None = None) -> None:
     """
     if cpu if cpu is not None else not has_cuda():
         apply_cpu_env_defaults()
+    # Before vLLM reads its environment (it caches it once an engine has started).
+    os.environ.setdefault(REGEX_TIMEOUT_ENV, REGEX_TIMEOUT_DEFAULT)
     ensure_torchvision()
     from vllm.model_executor.models import registry
 
@@ -146,8 +148,6 @@ class VLLMEngine:
             # "uni": the model runs in the engine's own process; the default executor forks
             # workers, which the single-process CPU setup does not want.
             llm_kwargs.setdefault("distributed_executor_backend", "uni")
-        if structured_backend == "outlines":
-            os.environ.setdefault(REGEX_TIMEOUT_ENV, REGEX_TIMEOUT_DEFAULT)
         prepare_vllm(cpu=cpu)
         from vllm import LLM
 
@@ -215,7 +215,9 @@ class VLLMEngine:
                 outputs[i] = out
         return [out for out in outputs if out is not None]
 
-    def _run(self, requests: Sequence[GenerationRequest], params: list[Any]) -> list[GenerationOutput]:
+    def _run(
+        self, requests: Sequence[GenerationRequest], params: list[Any]
+    ) -> list[GenerationOutput]:
         started = time.perf_counter()
         try:
             conversations = [chat_messages(r) for r in requests]

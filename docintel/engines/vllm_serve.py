@@ -16,13 +16,10 @@ child too), and vLLM's entry point runs without replacing ``__main__``.
 from __future__ import annotations
 
 import json
-import os
 import runpy
 import sys
 
 from docintel.engines.vllm import (
-    REGEX_TIMEOUT_DEFAULT,
-    REGEX_TIMEOUT_ENV,
     has_cuda,
     prepare_vllm,
 )
@@ -55,9 +52,6 @@ def server_args(args: list[str], *, cpu: bool) -> list[str]:
 def prepare() -> bool:
     """Environment defaults and the torchvision fix for this process; True on a CPU machine."""
     cpu = not has_cuda()
-    # Requests come from our own code, so Outlines' slow-but-legitimate index builds over
-    # Pixtral's 131k vocabulary must not hit vLLM's 5 s anti-ReDoS limit.
-    os.environ.setdefault(REGEX_TIMEOUT_ENV, REGEX_TIMEOUT_DEFAULT)
     prepare_vllm(cpu=cpu)
     return cpu
 

@@ -21,7 +21,13 @@ def running(app: Any, *, ready: bool = True, timeout: float = 60) -> Iterator[st
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))  # bound before uvicorn starts: no race for the port
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on"))
+    if hasattr(app.state, "service"):  # docintel's app: with its read deadlines
+        from ..serve import uvicorn_config
+
+        config = uvicorn_config(app, log_level="warning", lifespan="on")
+    else:
+        config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name=f"uvicorn-{port}", daemon=True
     )
