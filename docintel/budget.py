@@ -41,6 +41,8 @@ def admit(doc: Document, pages: Sequence[int] | None, settings: Settings) -> Non
         )
     pixels = 0
     for index in chosen:
+        if not 0 <= index < len(doc):
+            continue  # not a page: the caller's page check says so, with its own message
         width, height = doc[index].pixel_size()
         pixels += width * height
     if pixels > settings.max_work_pixels:

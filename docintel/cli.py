@@ -9,7 +9,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .errors import DocintelError
+from .errors import DocintelError, StoreUnavailable
+
+EXIT_STORE_UNAVAILABLE = 75  # EX_TEMPFAIL: the store stayed down; run again later
 
 if TYPE_CHECKING:
     from .watch import WatchStats
@@ -201,6 +203,13 @@ def watch(
         str | None, typer.Option(help="Queue name shared by watchers on several machines.")
     ] = None,
     once: Annotated[bool, typer.Option("--once", help="Process what is there, then exit.")] = False,
+    store_wait: Annotated[
+        float,
+        typer.Option(
+            help="Seconds to wait for an unreachable store before giving up (exit code 75): "
+            "at start, and with --once while running."
+        ),
+    ] = 300.0,
 ) -> None:
     """Extract every file dropped into INBOX, once each, until stopped (Ctrl-C)."""
     import logging
@@ -223,7 +232,11 @@ def watch(
             settle=settle,
             after="leave" if leave else "move",
             queue=queue,
+            store_wait=store_wait,
         )
+    except StoreUnavailable as exc:
+        err.print(f"[red]error[/] (StoreUnavailable): {exc}")
+        raise typer.Exit(EXIT_STORE_UNAVAILABLE) from None
     except DocintelError as exc:
         err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
         raise typer.Exit(2) from None
@@ -240,9 +253,13 @@ def watch(
         f"(store {watcher.store.url.split('@')[-1]}); Ctrl-C stops"
     )
     with Live(console=err, transient=not err.is_terminal, auto_refresh=False) as live:
-        stats = watcher.run(
-            until_idle=once, progress=lambda s: live.update(_progress(s), refresh=True)
-        )
+        try:
+            stats = watcher.run(
+                until_idle=once, progress=lambda s: live.update(_progress(s), refresh=True)
+            )
+        except StoreUnavailable as exc:
+            err.print(f"[red]error[/] (StoreUnavailable): {exc}")
+            watcher.exit(EXIT_STORE_UNAVAILABLE)
     err.print(
         f"{stats.done} done ({stats.reused} reused), {stats.failed} failed, "
         f"{stats.retried} retried, {stats.files_per_second:.2f} files/s"
@@ -254,7 +271,10 @@ def _progress(stats: WatchStats) -> Table:
     table = Table.grid(padding=(0, 2))
     names = ("queued", "in_flight", "done", "reused", "failed", "retried")
     cells = [f"{n.replace('_', ' ')} [bold]{getattr(stats, n)}[/]" for n in names]
-    table.add_row(*cells, f"[bold]{stats.files_per_second:.2f}[/] files/s")
+    cells.append(f"[bold]{stats.files_per_second:.2f}[/] files/s")
+    if stats.trouble:
+        cells.append(f"[yellow]{stats.trouble}[/]")
+    table.add_row(*cells)
     return table
 
 

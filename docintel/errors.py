@@ -10,6 +10,7 @@
     │   └── InputTooLarge          over a configured limit (bytes, pages, pixels)
     ├── FetchError                 a URL could not be fetched
     │   └── BlockedURL             the URL points somewhere docintel refuses to go
+    ├── OutOfMemory                the machine ran out of memory (worth another try later)
     ├── EngineUnavailable          no model engine can run here (says how to get one)
     ├── GrammarError               a schema's grammar cannot be built by the decoding backend
     ├── UnsupportedPattern         a schema pattern the linear-time regex engine cannot run
@@ -18,6 +19,7 @@
     ├── DocumentClosed             a page of a closed document was asked to render
     ├── SchemaNotFound             a schema name or module:Class that does not resolve
     └── StoreError                 the job store cannot be used
+        ├── StoreUnavailable       the database stayed unreachable longer than allowed
         └── StoreVersionMismatch   the store was made by a different docintel store layout
 
 Each message says what went wrong and what to do about it.
@@ -63,6 +65,10 @@ class InputTooLarge(InputError):
         super().__init__(message)
         self.limit = limit
         self.actual = actual
+
+
+class OutOfMemory(DocintelError, MemoryError):
+    """Memory ran out while reading or rendering: the input may be fine, the machine was full."""
 
 
 class FetchError(DocintelError):
@@ -135,6 +141,10 @@ class SchemaNotFound(DocintelError, LookupError):
 
 class StoreError(DocintelError):
     """The job store cannot be opened or used; the message names the store and what to do."""
+
+
+class StoreUnavailable(StoreError):
+    """The job store's database stayed unreachable longer than the watcher may wait."""
 
 
 class StoreVersionMismatch(StoreError):

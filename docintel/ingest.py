@@ -86,6 +86,8 @@ def from_bytes(
     data: bytes, *, password: str | None = None, name: str | None = None, settings: Settings
 ) -> Document:
     """Build a ``Document`` from raw bytes (the kind is sniffed from the content)."""
+    if name is not None:  # a file name that is not UTF-8 (legal on Linux) stays printable
+        name = os.fsencode(name).decode("utf-8", "backslashreplace")
     label = name or "input"
     if not data:
         raise EmptyDocument(f"{label} is empty (0 bytes). Check that the file was fully written.")

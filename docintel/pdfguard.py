@@ -3,7 +3,7 @@
 Errors: MuPDF errors reach Python as ``pymupdf.FileDataError``, ``pymupdf.mupdf.FzError*`` or
 plain ``RuntimeError("code=7: ...")`` (an invalid /Count in the page tree), and can surface when
 a page is read, rendered or laid out, long after ``load``. ``pdf_errors`` turns them into
-``CorruptDocument`` (or ``InputTooLarge`` for MuPDF's limits and memory) that name the page.
+``CorruptDocument`` (``InputTooLarge`` for MuPDF's limits, ``OutOfMemory``) that name the page.
 
 Work: MuPDF runs a form XObject every time a content stream draws it (``/Fm0 Do``) and keeps
 no result, so nested forms multiply. A 2.5 kB page of ten forms, each drawing the next ten
@@ -23,13 +23,13 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
-from .errors import CorruptDocument, DocintelError, InputTooLarge
+from .errors import CorruptDocument, DocintelError, InputTooLarge, OutOfMemory
 
 if TYPE_CHECKING:
     import pymupdf
 
 # MuPDF's error codes (fz_error_type) as pymupdf's C++ layer prints them: "code=7: ...".
-_LIMIT_CODES = frozenset({2, 5})  # FZ_ERROR_SYSTEM (allocation failed), FZ_ERROR_LIMIT
+_SYSTEM, _LIMIT = 2, 5  # FZ_ERROR_SYSTEM (allocation failed), FZ_ERROR_LIMIT
 _CODE = re.compile(r"^code=(\d+):")
 
 # Drawing one form costs MuPDF about 10 us beyond its bytes (a gstate, a clip, a group),
@@ -64,7 +64,12 @@ def typed(exc: BaseException, what: str) -> DocintelError | None:
     code = getattr(exc, "m_code", None)
     if code is None and (match := _CODE.match(str(exc))):
         code = int(match.group(1))
-    if isinstance(exc, MemoryError) or (mupdf_error(exc) and code in _LIMIT_CODES):
+    if isinstance(exc, MemoryError) or (mupdf_error(exc) and code == _SYSTEM):
+        return OutOfMemory(
+            f"{what}: memory ran out ({brief(exc)}). Try again when fewer documents are in "
+            "progress, or give this process more memory."
+        )
+    if mupdf_error(exc) and code == _LIMIT:
         return InputTooLarge(
             f"{what}: {brief(exc)}. It needs more memory than there is or MuPDF allows; "
             "re-export the PDF with simpler pages (flatten or rasterize them), or split it."

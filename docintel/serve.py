@@ -42,6 +42,7 @@ from .errors import (
     EngineUnavailable,
     FetchError,
     InputTooLarge,
+    OutOfMemory,
     SchemaNotFound,
     UnsupportedInput,
 )
@@ -116,7 +117,7 @@ def _for_error(exc: DocintelError) -> ProblemError:
         return ProblemError(400, slug, detail)
     if isinstance(exc, FetchError):
         return ProblemError(502, slug, detail)
-    if isinstance(exc, EngineUnavailable):
+    if isinstance(exc, EngineUnavailable | OutOfMemory):
         return ProblemError(503, slug, detail, headers={"Retry-After": "30"})
     return ProblemError(422, slug, detail)  # the input or the schema named cannot be used
 
@@ -456,9 +457,15 @@ class Service:
 
 
 async def _disconnected(request: Request) -> None:
-    """Return once the client has closed the connection (polled: cheap, and ASGI-portable)."""
-    while not await request.is_disconnected():
-        await asyncio.sleep(0.5)
+    """Return once the client has closed the connection.
+
+    Waits on the ASGI receive channel: once the body is read, the only message left is
+    ``http.disconnect``. (Polling ``request.is_disconnected()`` never saw it: its receive,
+    cancelled at once, is cancelled inside the HTTP middleware's task group before the
+    message gets through, so a client that went away went unnoticed.)
+    """
+    while (await request.receive())["type"] != "http.disconnect":
+        await asyncio.sleep(0.5)  # not expected after the body; never spin on it
 
 
 # ---- reading inputs -------------------------------------------------------------------------
@@ -779,11 +786,13 @@ _PATH = re.compile(r"(?<![\w:/.])(?:/[\w.@+~-]+){2,}/?")
 
 def scrub(text: str) -> str:
     """``text`` without the server's file paths: clients learn nothing of its disk. (A path
-    is one whose folder exists here; API paths such as /v1/schemas stay.)"""
+    is one whose top-level folder exists here, such as /tmp, /root or /srv, whether or not
+    the rest of it does: a model path that is missing is still the server's. API paths such
+    as /v1/schemas stay.)"""
 
     def hide(match: re.Match[str]) -> str:
-        path = match.group(0).rstrip("/.")
-        return "<path>" if os.path.isdir(os.path.dirname(path) or "/") else match.group(0)
+        top = "/" + match.group(0).strip("/").split("/", 1)[0]
+        return "<path>" if os.path.isdir(top) else match.group(0)
 
     return _PATH.sub(hide, text)
 

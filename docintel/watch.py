@@ -15,9 +15,12 @@ import hashlib
 import json
 import logging
 import os
+import random
+import re
 import signal
 import socket
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -31,7 +34,7 @@ from pydantic import BaseModel
 from .document import Document
 from .engines import Engine, get_engine
 from .engines.base import GenerationOutput, GenerationRequest
-from .errors import DocintelError, InputNotFound
+from .errors import DocintelError, InputError, InputNotFound, OutOfMemory, StoreUnavailable
 from .extract import extract_many
 from .ingest import load
 from .result import Result
@@ -48,6 +51,28 @@ PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".downl
 def ignored(name: str) -> bool:
     """Hidden, temporary, partial-download and Office lock files (``~$report.docx``)."""
     return name.startswith((".", "~$")) or name.lower().endswith(PARTIAL_SUFFIXES)
+
+
+NAME_MAX = 255  # bytes per file name on the file systems people run this on
+
+
+def store_name(rel: str) -> str:
+    """The store's name for an inbox path: the path itself, or, for a name that is not UTF-8
+    (legal on Linux), the path with each undecodable byte written ``\\xNN``."""
+    return os.fsencode(rel).decode("utf-8", "backslashreplace")
+
+
+def fitted(name: str, suffix: str) -> str:
+    """``name + suffix`` as a file name within ``NAME_MAX`` bytes: a name too long is cut (at a
+    character boundary) and told apart from others cut alike by a digest of the whole."""
+    folder, _, base = name.rpartition("/")
+    whole = base + suffix
+    if len(whole.encode()) > NAME_MAX:
+        tag = "~" + hashlib.sha256(base.encode()).hexdigest()[:8]
+        room = NAME_MAX - len((tag + suffix).encode())
+        base = base.encode()[:room].decode("utf-8", "ignore")
+        whole = base + tag + suffix
+    return f"{folder}/{whole}" if folder else whole
 
 
 def schema_key(schema: str | type[BaseModel]) -> tuple[type[BaseModel], str]:
@@ -69,6 +94,7 @@ class WatchStats:
     failed: int = 0
     retried: int = 0
     in_flight: int = 0
+    trouble: str = ""  # what is failing now (the store, the output folder), for the progress line
     started: float = field(default_factory=time.time)
 
     @property
@@ -80,10 +106,14 @@ class Watcher:
     """Watch ``inbox`` and extract ``schema`` from every file dropped there into ``out``.
 
     Results go to ``out/<name>.json``; a file that cannot be extracted gets
-    ``out/<name>.error.json``. Inputs move to ``inbox/processed/`` or ``inbox/failed/``
-    (``after="leave"`` keeps them in place). The store (default ``out/.docintel.db``) holds
-    every job and result; several watchers on several machines can share a PostgreSQL store
-    and an inbox (give them the same ``queue`` name when the inbox is mounted at other paths).
+    ``out/<name>.error.json``. A later version of a file under the same name (other content)
+    gets ``out/<name>.<sha256[:8]>.json`` and leaves the first version's result alone; a
+    version that succeeds clears the error file of an earlier one. Names too long for the
+    file system are cut and tagged with a digest (``fitted``). Inputs move to
+    ``inbox/processed/`` or ``inbox/failed/`` (``after="leave"`` keeps them in place). The
+    store (default ``out/.docintel.db``) holds every job and result; several watchers on
+    several machines can share a PostgreSQL store and an inbox (give them the same ``queue``
+    name when the inbox is mounted at other paths).
     """
 
     def __init__(
@@ -107,6 +137,7 @@ class Watcher:
         drain: float = 30.0,
         poll: float = 0.2,
         queue: str | None = None,
+        store_wait: float = 300.0,
     ) -> None:
         self.inbox = Path(inbox).expanduser().resolve()
         if not self.inbox.is_dir():
@@ -115,13 +146,16 @@ class Watcher:
         self.out = Path(out).expanduser().resolve()
         self.out.mkdir(parents=True, exist_ok=True)
         self.store = (
-            store if isinstance(store, Store) else Store(store or self.out / ".docintel.db")
+            store
+            if isinstance(store, Store)
+            else _open_store(store or self.out / ".docintel.db", store_wait)
         )
         self.settings = settings or get_settings()
         self.workers, self.batch_size = max(1, workers), max(1, batch_size)
         self.settle, self.lease, self.after = settle, lease, after
         self.retry_limit, self.backoff, self.backoff_cap = retry_limit, backoff, backoff_cap
         self.rescan, self.drain, self.poll = rescan, drain, poll
+        self.store_wait = store_wait  # --once: how long the store may be down before we give up
         self.queue = queue or str(self.inbox)
         self.owner = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self.stats = WatchStats()
@@ -135,6 +169,7 @@ class Watcher:
         self._stop = threading.Event()  # no more intake, no more claims
         self._abort = threading.Event()  # stop waiting for in-flight jobs
         self._threads: list[threading.Thread] = []
+        self.health = _Health()
 
     # ---- running ----
 
@@ -158,13 +193,25 @@ class Watcher:
         threads = self._threads = [threading.Thread(target=t, daemon=True) for t in targets]
         for t in threads:
             t.start()
+        self._sweep()
+        gave_up: StoreUnavailable | None = None
         try:
             while not self._stop.wait(0.25):
                 self.stats.in_flight = len(self._in_flight)
+                self.stats.trouble = self.health.summary()
                 if progress:
                     progress(self.stats)
                 if until_idle and self._idle():
                     self._stop.set()
+                down = self.health.down_for("store")
+                if until_idle and down > self.store_wait:
+                    gave_up = StoreUnavailable(
+                        f"the job store {self.store.url.split('@')[-1]} has been unreachable for "
+                        f"{down:.0f} s (last error: {self.health.last('store')}); nothing was "
+                        "lost: start the database and run again"
+                    )
+                    self._stop.set()
+                    self._abort.set()
             deadline = time.monotonic() + self.drain
             for t in threads[1:-1]:
                 while t.is_alive() and time.monotonic() < deadline and not self._abort.is_set():
@@ -173,8 +220,11 @@ class Watcher:
             self._stop.set()
             left = list(self._in_flight)
             if left:  # not finished in time: back to the queue, not counted as an attempt
-                released = self.store.release(self.owner, left, count=False)
-                log.warning("released %d unfinished job(s) back to the queue", released)
+                try:
+                    released = self.store.release(self.owner, left, count=False)
+                    log.warning("released %d unfinished job(s) back to the queue", released)
+                except Exception as exc:  # their leases run out and they come back then
+                    log.warning("cannot release %d unfinished job(s): %s", len(left), exc)
             for t in (threads[0], threads[-1]):  # a file watcher left running aborts exit
                 t.join(timeout=5)
             for sig, handler in restore.items():
@@ -182,6 +232,8 @@ class Watcher:
         self.stats.in_flight = 0
         if progress:
             progress(self.stats)
+        if gave_up is not None:
+            raise gave_up
         return self.stats
 
     @property
@@ -214,20 +266,51 @@ class Watcher:
         return restore
 
     def _idle(self) -> bool:
-        return (
-            self._scanned.is_set()
-            and not self._candidates
-            and not self._in_flight
-            and self.store.active(self.queue, self.schema_name) == 0
-        )
+        if not self._scanned.is_set() or self._candidates or self._in_flight:
+            return False
+        try:
+            active = self.store.active(self.queue, self.schema_name)
+        except Exception as exc:
+            self.health.failed("store", exc)
+            return False
+        self.health.recovered("store")
+        return active == 0
+
+    def _sweep(self) -> None:
+        """Remove temporary output files a crash left behind (older than an hour, so that
+        another watcher's write in progress is never touched)."""
+        cutoff = time.time() - 3600
+        for tmp in self.out.rglob(".docintel-*.tmp"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+            except OSError:
+                pass
 
     # ---- intake ----
 
     def _intake(self) -> None:
+        """Scan, then follow file events until stopped; never dies (intake is the watcher)."""
         for path in self._walk():
             self._candidates.setdefault(path, None)
         self._settle()
         self._scanned.set()
+        while not self._stop.is_set():
+            try:
+                self._follow()
+            except Exception as exc:  # e.g. watchfiles failing on a name that is not UTF-8
+                # After such a failure its events are not trusted again: rescan every second.
+                log.warning("file events failed (%r); scanning every second from now on", exc)
+                self.rescan = min(self.rescan, 1.0)
+                try:
+                    for path in self._walk():
+                        self._candidates.setdefault(path, None)
+                    self._settle()
+                except Exception as again:
+                    log.warning("scan failed: %r", again)
+                self._stop.wait(1.0)
+
+    def _follow(self) -> None:
         last_scan = time.monotonic()
         try:
             import watchfiles
@@ -294,12 +377,13 @@ class Watcher:
                 try:
                     self._take(path, *sig)
                 except Exception as exc:  # the store is unreachable: try again next tick
-                    log.warning("cannot queue %s: %s", path.name, exc)
+                    self.health.failed("store", exc)
                     continue
+                self.health.recovered("store")
                 del self._candidates[path]
 
     def _take(self, path: Path, size: int, mtime_ns: int) -> None:
-        name = path.relative_to(self.inbox).as_posix()
+        name = store_name(path.relative_to(self.inbox).as_posix())
         if (name, size, mtime_ns) in self._known:
             return
         queued = self.store.enqueue(self.queue, self.schema_name, name, size, mtime_ns)
@@ -314,18 +398,33 @@ class Watcher:
         if job is not None and job.status in ("done", "failed"):
             self._move(path, "processed" if job.status == "done" else "failed", job.sha256)
 
+    def _path(self, name: str) -> Path:
+        """The inbox file a store name stands for (see ``store_name``)."""
+        path = self.inbox / name
+        if "\\x" in name and not path.exists():
+            raw = re.sub(rb"\\x([0-9a-f]{2})", lambda m: bytes([int(m[1], 16)]), name.encode())
+            path = self.inbox / os.fsdecode(raw)
+        return path
+
     # ---- workers ----
 
     def _work(self) -> None:
+        """Claim and process batches until stopped. Never dies: a store or disk failure is
+        waited out with backoff (the jobs of a batch that could not be released come back
+        when their lease ends), and anything else is logged and the batch retried."""
+        failures = 0
         while not self._stop.is_set():
             try:
                 jobs = self.store.claim(
                     self.owner, self.queue, self.schema_name, self.batch_size, self.lease
                 )
-            except Exception as exc:  # the database is briefly unreachable: try again
-                log.warning("cannot claim jobs: %s", exc)
-                self._stop.wait(self.backoff)
+            except Exception as exc:
+                self.health.failed("store", exc)
+                failures += 1
+                self._stop.wait(self._delay(failures))
                 continue
+            self.health.recovered("store")
+            failures = 0
             if not jobs:
                 self._stop.wait(self.poll)
                 continue
@@ -333,59 +432,117 @@ class Watcher:
             self._in_flight.update(ids)
             try:
                 self._process(jobs)
-            except Exception as exc:  # a bug or an outage must not kill the worker
-                log.exception("batch failed")
-                self._retry(jobs, f"{type(exc).__name__}: {exc}")
+            except Exception as exc:  # an outage mid-batch, or a bug: the batch runs again
+                log.warning("batch failed: %s: %s", type(exc).__name__, exc)
+                try:
+                    self._retry(jobs, f"{type(exc).__name__}: {exc}")
+                except Exception as again:
+                    self.health.failed("store", again)
+                    self._stop.wait(self._delay(1))
             finally:
                 self._in_flight.difference_update(ids)
+
+    def _delay(self, failures: int) -> float:
+        """Backoff with jitter, so that many watchers do not hammer a database coming back."""
+        return min(self.backoff_cap, self.backoff * 2 ** (failures - 1)) * random.uniform(0.5, 1)
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(self.lease / 3):
             try:
                 self.store.heartbeat(self.owner, list(self._in_flight), self.lease)
             except Exception as exc:
-                log.warning("cannot renew leases: %s", exc)
+                self.health.failed("store", exc)
 
     def _process(self, jobs: Sequence[JobRow]) -> None:
         todo: list[tuple[JobRow, Path, Document]] = []
-        for job in jobs:
-            path = self.inbox / job.name
-            if job.attempts > self.retry_limit:  # claimed that often: the worker kept dying
-                self._fail(
-                    job,
-                    path,
-                    None,
-                    "GaveUp",
-                    f"gave up after {job.attempts - 1} "
-                    f"attempts; last error: {job.error or 'the worker stopped'}",
-                )
-            elif not path.is_file():
-                self.store.finish(
-                    self.owner,
-                    job.id or 0,
-                    "skipped",
-                    error="the file was gone before it was processed (deleted or renamed)",
-                )
-            else:
-                try:
-                    doc = load(path, settings=self.settings)
-                except DocintelError as exc:  # a poison file: no retry can help
-                    self._fail(job, path, None, type(exc).__name__, str(exc))
-                    continue
-                cached = self.store.find_result(doc.sha256, self.schema_name)
-                if cached is not None and cached.id is not None:
-                    self._done(job, path, doc.sha256, cached.id, cached.data, reused=True)
-                else:
-                    todo.append((job, path, doc))
-        if not todo:
-            return
+        try:
+            for job in jobs:
+                loaded = self._open(job)
+                if loaded is not None:
+                    todo.append(loaded)
+            if todo:
+                self._extract(todo)
+        finally:
+            for _, _, doc in todo:
+                doc.close()
+
+    def _open(self, job: JobRow) -> tuple[JobRow, Path, Document] | None:
+        """The job's document, loaded; or None when the job ended here (every per-document
+        outcome stays with its document: a file that cannot be read never sinks a batch)."""
+        path = self._path(job.name)
+        if job.attempts > self.retry_limit:  # claimed that often: the worker kept dying
+            self._fail(
+                job,
+                path,
+                None,
+                "GaveUp",
+                f"gave up after {job.attempts - 1} "
+                f"attempts; last error: {job.error or 'the worker stopped'}",
+            )
+            return None
+        if not path.is_file():
+            self.store.finish(
+                self.owner,
+                job.id or 0,
+                "skipped",
+                error="the file was gone before it was processed (deleted or renamed)",
+            )
+            return None
+        try:
+            doc = load(path, settings=self.settings)
+        except OutOfMemory as exc:  # this machine, now: worth another try later
+            self._retry([job], f"OutOfMemory: {exc}")
+            return None
+        except Exception as exc:
+            if self._still_writing(job, path):
+                return None
+            error = exc if isinstance(exc, DocintelError) else None
+            name = type(exc).__name__ if error else f"Unreadable ({type(exc).__name__})"
+            self._fail(job, path, None, name, str(exc) or repr(exc))
+            return None
+        cached = self.store.find_result(doc.sha256, self.schema_name)
+        if cached is not None and cached.id is not None:
+            self._done(job, path, doc.sha256, cached.id, cached.data, reused=True)
+            doc.close()
+            return None
+        return job, path, doc
+
+    def _still_writing(self, job: JobRow, path: Path) -> bool:
+        """A file that failed to parse because its writer is not done (it changed since it
+        was queued, or a process has it open for writing) goes back to waiting."""
+        try:
+            st = path.stat()
+        except OSError:
+            return False
+        if (st.st_size, st.st_mtime_ns) != (job.size, job.mtime_ns):
+            # the new version is queued by intake once it settles: this one is superseded
+            self.store.finish(
+                self.owner, job.id or 0, "skipped", error="changed while being read: requeued"
+            )
+            self._known.discard((job.name, job.size, job.mtime_ns))
+            self._candidates.setdefault(path, None)
+            return True
+        if _open_for_writing(path):
+            self.store.release(self.owner, [job.id or 0], delay=max(1.0, self.settle), count=False)
+            return True
+        return False
+
+    def _extract(self, todo: list[tuple[JobRow, Path, Document]]) -> None:
         unique = {doc.sha256: doc for _, _, doc in todo}  # same bytes twice: extract once
         try:
             engine = self._get_engine()
             results = extract_many(
                 list(unique.values()), self.schema, engine=engine, settings=self.settings
             )
-        except Exception as exc:  # the engine is down or failing: every job waits and retries
+        except InputError as exc:  # one document's own problem, raised inside the batch
+            if len(unique) > 1:  # find out whose: each document on its own
+                for sha in unique:
+                    self._extract([t for t in todo if t[2].sha256 == sha])
+            else:  # no retry can help
+                for job, path, doc in todo:
+                    self._fail(job, path, doc.sha256, type(exc).__name__, str(exc))
+            return
+        except Exception as exc:  # the engine is down or failing, or memory ran out: retry
             self._retry([job for job, _, _ in todo], f"{type(exc).__name__}: {exc}")
             return
         saved: dict[str, int] = {}
@@ -454,7 +611,11 @@ class Watcher:
     ) -> None:
         if not self.store.owns(self.owner, job.id or 0):
             return  # the lease was lost (released at shutdown): whoever has it now finishes
-        out = self._write(job.name + ".json", {**data, "input": job.name, "reused": reused})
+        body = {**data, "input": job.name, "sha256": sha, "reused": reused}
+        out = self._output(job, ".json", sha, body)
+        if out is None:
+            return
+        self._clear_error(job)
         if self.store.finish(
             self.owner, job.id or 0, "done", output=str(out), result_id=result_id, sha256=sha
         ):
@@ -476,13 +637,16 @@ class Watcher:
             return
         report = {
             "input": job.name,
+            "sha256": sha,
             "error": error,
             "message": message,
             "attempts": job.attempts,
             "failed_at": time.time(),
             "result": result,
         }
-        out = self._write(job.name + ".error.json", report)
+        out = self._output(job, ".error.json", sha, report)
+        if out is None:
+            return
         if self.store.finish(
             self.owner,
             job.id or 0,
@@ -495,17 +659,35 @@ class Watcher:
             log.warning("failed %s: %s: %s", job.name, error, message)
         self._move(path, "failed", sha, job)
 
-    def _write(self, name: str, data: dict[str, Any]) -> Path:
-        """Write JSON atomically: readers see the old file or the whole new one, never a part."""
-        target = self.out / name
-        target.parent.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
-        with tmp.open("w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
+    def _output(
+        self, job: JobRow, suffix: str, sha: str | None, data: dict[str, Any]
+    ) -> Path | None:
+        """Write the job's output file; None when the output folder cannot take it now (read-
+        only, full): the job then waits and runs again, and the watcher says so meanwhile."""
+        target = self.out / fitted(job.name, suffix)
+        version = (sha or f"job{job.id}")[:8]
+        if _written_by_other_version(target, sha, job.name):
+            target = self.out / fitted(f"{job.name}.{version}", suffix)
+        try:
+            _write_json(target, data)
+        except OSError as exc:  # not the document's fault: the job waits, no attempt counted
+            failures = self.health.failed("output folder", exc)
+            reason = f"cannot write {target.name}: {exc}"
+            if self.store.release(
+                self.owner, [job.id or 0], delay=self._delay(failures), error=reason, count=False
+            ):
+                self.stats.retried += 1
+            return None
+        self.health.recovered("output folder")
         return target
+
+    def _clear_error(self, job: JobRow) -> None:
+        """A version that succeeded supersedes the error file an earlier one left."""
+        stale = self.out / fitted(job.name, ".error.json")
+        try:
+            stale.unlink(missing_ok=True)
+        except OSError as exc:
+            log.warning("cannot remove the stale error file %s: %s", stale.name, exc)
 
     def _move(self, path: Path, where: str, sha: str | None, job: JobRow | None = None) -> None:
         if self.after == "leave":
@@ -514,14 +696,123 @@ class Watcher:
             self._known.discard((job.name, job.size, job.mtime_ns))
         if not path.exists():
             return
-        target = self.inbox / where / path.relative_to(self.inbox)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        rel = path.relative_to(self.inbox)
+        target = self.inbox / where / rel
         if target.exists():  # an earlier file of that name: keep both
             tag = (sha or uuid.uuid4().hex)[:8]
-            target = target.with_name(f"{target.stem}.{tag}{target.suffix}")
+            target = target.with_name(fitted(f"{rel.stem}.{tag}", rel.suffix))
             if target.exists():
-                target = target.with_name(f"{target.stem}.{uuid.uuid4().hex[:6]}{target.suffix}")
-        os.replace(path, target)
+                target = target.with_name(fitted(f"{rel.stem}.{uuid.uuid4().hex[:6]}", rel.suffix))
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(path, target)
+        except OSError as exc:  # the job is closed: a restart or the next scan moves it
+            self.health.failed("inbox", exc)
+
+
+def _open_store(url: str | Path, wait: float) -> Store:
+    """Open the store, waiting up to ``wait`` seconds for a database that is not up yet."""
+    from .errors import StoreError, StoreVersionMismatch
+
+    deadline, delay = time.monotonic() + wait, 0.5
+    while True:
+        try:
+            return Store(url)
+        except StoreVersionMismatch:
+            raise
+        except StoreError as exc:
+            if time.monotonic() + delay > deadline:
+                raise StoreUnavailable(f"{exc} (waited {wait:g} s)") from exc
+            log.warning("%s; trying again in %.0f s", exc, delay)
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+def _write_json(target: Path, data: dict[str, Any]) -> None:
+    """Write JSON atomically: readers see the old file or the whole new one, never a part; a
+    failed write leaves no temporary file behind."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".docintel-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=2)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _written_by_other_version(target: Path, sha: str | None, name: str) -> bool:
+    """``target`` holds the output of another version of the same input name."""
+    try:
+        with target.open(encoding="utf-8") as f:
+            written = json.load(f)
+    except (OSError, ValueError):
+        return False  # nothing there (or unreadable): take the name
+    return written.get("input") == name and sha is not None and written.get("sha256") != sha
+
+
+def _open_for_writing(path: Path) -> bool:
+    """Some process holds ``path`` open for writing (Linux: /proc; elsewhere: never known)."""
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return False
+    target = str(path.resolve())
+    for fd_dir in proc.glob("[0-9]*/fd"):
+        try:
+            for fd in fd_dir.iterdir():
+                if os.readlink(fd) != target:
+                    continue
+                flags = (fd_dir.parent / "fdinfo" / fd.name).read_text().split("flags:")[1]
+                if int(flags.split()[0], 8) & (os.O_WRONLY | os.O_RDWR):
+                    return True
+        except (OSError, IndexError, ValueError):
+            continue
+    return False
+
+
+class _Health:
+    """What is failing now (the store, the output folder) and since when: logged once when it
+    starts and when it ends (not on every retry), shown in the progress line, and read by
+    ``--once`` to give up on a store that stays down."""
+
+    def __init__(self) -> None:
+        self._down: dict[str, tuple[float, str, int]] = {}  # since, last error, failures
+        self._lock = threading.Lock()
+
+    def failed(self, what: str, exc: BaseException) -> int:
+        """Record a failure of ``what``; return how many in a row."""
+        message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
+        with self._lock:
+            since, _, count = self._down.get(what, (time.monotonic(), "", 0))
+            self._down[what] = (since, message, count + 1)
+        if count == 0:
+            log.warning("%s unavailable (%s); retrying with backoff", what, message)
+        return count + 1
+
+    def recovered(self, what: str) -> None:
+        with self._lock:
+            down = self._down.pop(what, None)
+        if down is not None:
+            log.info("%s is back after %.0f s", what, time.monotonic() - down[0])
+
+    def down_for(self, what: str) -> float:
+        with self._lock:
+            down = self._down.get(what)
+        return 0.0 if down is None else time.monotonic() - down[0]
+
+    def last(self, what: str) -> str:
+        with self._lock:
+            return self._down.get(what, (0.0, "", 0))[1]
+
+    def summary(self) -> str:
+        with self._lock:
+            now = time.monotonic()
+            return "; ".join(
+                f"{what} down {now - since:.0f} s" for what, (since, _, _) in self._down.items()
+            )
 
 
 class _Serialized:

@@ -39,9 +39,10 @@ def drop(inbox: Path, name: str, data: bytes) -> Path:
     return target
 
 
-def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1) -> None:  # type: ignore[no-untyped-def]
+def wait_for(predicate, timeout: float = 60.0, interval: float = 0.1, what=None) -> None:  # type: ignore[no-untyped-def]
+    """Wait until ``predicate()``; on timeout, say what ``what()`` shows then."""
     deadline = time.monotonic() + timeout
     while not predicate():
         if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
+            raise TimeoutError(f"condition not met in time: {what() if what else ''}")
         time.sleep(interval)

@@ -32,41 +32,65 @@ def available() -> bool:
     return binary("initdb") is not None and binary("pg_ctl") is not None
 
 
+class Server:
+    """A private PostgreSQL server in a temp dir; ``stop()`` and ``start()`` it to test outages."""
+
+    def __init__(self) -> None:
+        initdb, pg_ctl = binary("initdb"), binary("pg_ctl")
+        if not initdb or not pg_ctl:
+            raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+        self.pg_ctl = pg_ctl
+        self.root = Path(tempfile.mkdtemp(prefix="docintel-pg-"))
+        self.as_user: list[str] = []
+        if os.geteuid() == 0:
+            shutil.chown(self.root, "postgres")
+            self.as_user = ["runuser", "-u", "postgres", "--"]
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.data = self.root / "data"
+        subprocess.run(
+            [*self.as_user, initdb, "-D", str(self.data), "-A", "trust", "-U", "postgres",
+             "--no-sync"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        self.url = f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
+
+    def start(self) -> None:
+        options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
+        subprocess.run(
+            [*self.as_user, self.pg_ctl, "-D", str(self.data), "-o", options,
+             "-l", str(self.root / "log"), "-w", "start"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+
+    def stop(self) -> None:
+        subprocess.run(
+            [*self.as_user, self.pg_ctl, "-D", str(self.data), "-m", "immediate", "-w", "stop"],
+            capture_output=True,
+        )  # fmt: skip
+
+    def remove(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextmanager
+def temporary_server() -> Iterator[Server]:
+    """A started ``Server``; stopped and deleted after."""
+    server = Server()
+    try:
+        server.start()
+        yield server
+    finally:
+        server.remove()
+
+
 @contextmanager
 def temporary_postgres() -> Iterator[str]:
     """Start a private PostgreSQL server; yield its SQLAlchemy URL; stop and delete it after."""
-    initdb, pg_ctl = binary("initdb"), binary("pg_ctl")
-    if not initdb or not pg_ctl:
-        raise RuntimeError("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
-    root = Path(tempfile.mkdtemp(prefix="docintel-pg-"))
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        shutil.chown(root, "postgres")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    data = root / "data"
-    try:
-        subprocess.run(
-            [*as_user, initdb, "-D", str(data), "-A", "trust", "-U", "postgres", "--no-sync"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        options = f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off"
-        subprocess.run(
-            [*as_user, pg_ctl, "-D", str(data), "-o", options, "-l", str(root / "log"), "-w",
-             "start"],
-            check=True, capture_output=True,
-        )  # fmt: skip
-        try:
-            yield f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres"
-        finally:
-            subprocess.run(
-                [*as_user, pg_ctl, "-D", str(data), "-m", "immediate", "-w", "stop"],
-                capture_output=True,
-            )  # fmt: skip
-    finally:
-        shutil.rmtree(root, ignore_errors=True)
+    with temporary_server() as server:
+        yield server.url
 
 
 def new_database(url: str) -> str:
