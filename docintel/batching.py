@@ -15,9 +15,9 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from .engines.base import Engine, GenerationOutput, GenerationRequest
+from .engines.base import Engine, GenerationOutput, GenerationRequest, capabilities
 from .errors import EngineUnavailable
 
 log = logging.getLogger("docintel.batching")
@@ -38,8 +38,6 @@ class MicroBatcher:
     ``EngineUnavailable``.
     """
 
-    thread_safe = True
-
     def __init__(
         self,
         engine: Engine,
@@ -50,7 +48,8 @@ class MicroBatcher:
     ) -> None:
         self.engine = engine
         self.name, self.model = engine.name, engine.model
-        self.deterministic = getattr(engine, "deterministic", False)
+        # Any thread may call it: calls are queued and sent by one thread.
+        self.capabilities = replace(capabilities(engine), thread_safe=True)
         self.window, self.max_batch, self.on_batch = window, max(1, max_batch), on_batch
         self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
         self._waiting = 0  # requests queued, not yet sent

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any, Generic, TypeVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict, Field
 
 from .errors import ExtractionFailed
 
@@ -61,6 +61,12 @@ class Result(Generic[T]):
         return [path for path, src in self.provenance.items() if src.page is None]
 
     @property
+    def confidence(self) -> float | None:
+        """The mean of the per-field confidences; None when no field has provenance."""
+        values = [src.confidence for src in self.provenance.values()]
+        return sum(values) / len(values) if values else None
+
+    @property
     def prompt_tokens(self) -> int:
         return sum(a.prompt_tokens for a in self.attempts)
 
@@ -83,31 +89,85 @@ class Result(Generic[T]):
             )
         return self
 
+    def to_data(self) -> ResultData:
+        """The serialised form (the one the HTTP API, the watcher's files and the store use)."""
+        return ResultData(
+            schema_name=self.schema.__name__,
+            ok=self.ok,
+            value=None if self.value is None else self.value.model_dump(mode="json"),
+            errors=self.errors,
+            engine=self.engine,
+            model=self.model,
+            document=self.document,
+            source=self.source,
+            pages=self.pages,
+            confidence=None if self.confidence is None else round(self.confidence, 3),
+            prompt_tokens=self.prompt_tokens,
+            completion_tokens=self.completion_tokens,
+            timings=self.timings,
+            provenance={path: _source_data(src) for path, src in self.provenance.items()},
+            attempts=[AttemptData(**asdict(a)) for a in self.attempts],
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready summary: value, status, attempts, tokens, timings."""
-        return {
-            "schema": self.schema.__name__,
-            "ok": self.ok,
-            "value": None if self.value is None else self.value.model_dump(mode="json"),
-            "errors": self.errors,
-            "engine": self.engine,
-            "model": self.model,
-            "document": self.document,
-            "source": self.source,
-            "pages": self.pages,
-            "prompt_tokens": self.prompt_tokens,
-            "completion_tokens": self.completion_tokens,
-            "timings": self.timings,
-            "provenance": {path: _source_dict(src) for path, src in self.provenance.items()},
-            "attempts": [asdict(a) for a in self.attempts],
-        }
+        return self.to_data().model_dump(mode="json", by_alias=True)
 
 
-def _source_dict(src: Any) -> dict[str, Any]:
-    return {
-        "page": src.page,
-        "bbox": None if src.bbox is None else list(src.bbox.as_tuple()),
-        "source": src.source,
-        "match": src.match,
-        "confidence": round(src.confidence, 3),
-    }
+# ---- the serialised form ---------------------------------------------------------------------
+
+
+class FieldSourceData(BaseModel):
+    """Where one value came from: page, box in page points, how it matched, how sure."""
+
+    page: int | None
+    bbox: list[float] | None = Field(description="[x0, y0, x1, y1] in page points")
+    source: str
+    match: str
+    confidence: float
+
+
+class AttemptData(BaseModel):
+    """One model call, serialised (``Attempt``)."""
+
+    number: int
+    text: str
+    finish_reason: str
+    errors: list[str]
+    prompt_tokens: int
+    completion_tokens: int
+    seconds: float
+    max_tokens: int
+    temperature: float
+    part: int = 0
+
+
+class ResultData(BaseModel):
+    """``Result`` serialised: the value, whether it validated, provenance and every attempt."""
+
+    model_config = ConfigDict(protected_namespaces=(), populate_by_name=True)
+    schema_name: str = Field(alias="schema")
+    ok: bool
+    value: dict[str, Any] | None
+    errors: list[str]
+    engine: str
+    model: str
+    document: str
+    source: str | None
+    pages: list[int]
+    confidence: float | None = Field(description="mean of the per-field confidences")
+    prompt_tokens: int
+    completion_tokens: int
+    timings: dict[str, float]
+    provenance: dict[str, FieldSourceData]
+    attempts: list[AttemptData]
+
+
+def _source_data(src: Any) -> FieldSourceData:
+    return FieldSourceData(
+        page=src.page,
+        bbox=None if src.bbox is None else list(src.bbox.as_tuple()),
+        source=src.source,
+        match=src.match,
+        confidence=round(src.confidence, 3),
+    )

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from .budget import checkpoint
 from .checks import semantic_errors, validate
-from .engines.base import Engine, GenerationOutput, GenerationRequest, Sampling
+from .engines.base import Engine, GenerationOutput, GenerationRequest, Sampling, capabilities
 from .prompts import SYSTEM, user_prompt
 from .result import Attempt
 
@@ -121,7 +121,7 @@ def run(jobs: Sequence[Job], engine: Engine, policy: RetryPolicy) -> float:
     pending = [j for j in jobs if not (j.done or j.final)]
     spent = 0.0
     # Asking a deterministic engine (the CPU path) again gives the same answer: one attempt.
-    attempts = 1 if getattr(engine, "deterministic", False) else policy.max_attempts
+    attempts = 1 if capabilities(engine).deterministic else policy.max_attempts
     for _ in range(attempts):
         if not pending:
             break

@@ -36,6 +36,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from . import __version__
 from .batching import MicroBatcher
 from .engines import Engine, get_engine
+from .engines.base import capabilities
 from .errors import (
     BlockedURL,
     DocintelError,
@@ -338,7 +339,7 @@ class Service:
             load = getattr(engine, "load", None)  # engines that load lazily (transformers)
             if callable(load):
                 load()
-            if getattr(engine, "thread_safe", False):
+            if capabilities(engine).thread_safe:
                 self.engine = engine  # batches on its own side (a server) or needs none
             else:
                 self.engine = MicroBatcher(

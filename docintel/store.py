@@ -81,7 +81,7 @@ class ResultRow(SQLModel, table=True):
     ok: bool
     value: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     provenance: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
-    confidence: float | None = None  # mean of the per-field confidences
+    confidence: float | None = None  # Result.confidence: mean of the per-field confidences
     data: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON))
     engine: str = ""
     model: str = ""
@@ -299,7 +299,6 @@ class Store:
     def save_result(self, name: str, size: int, result: Result[Any], schema_name: str) -> int:
         """Record a document, its result and the attempts behind it; return the result id."""
         data = result.to_dict()
-        confidences = [p["confidence"] for p in data["provenance"].values()]
         with Session(self.engine) as s:
             s.execute(
                 self._insert(DocumentRow)
@@ -312,7 +311,7 @@ class Store:
                 ok=result.ok,
                 value=data["value"],
                 provenance=data["provenance"],
-                confidence=sum(confidences) / len(confidences) if confidences else None,
+                confidence=result.confidence,
                 data=data,
                 engine=result.engine,
                 model=result.model,

@@ -25,7 +25,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -33,7 +33,7 @@ from pydantic import BaseModel
 
 from .document import Document
 from .engines import Engine, get_engine
-from .engines.base import GenerationOutput, GenerationRequest
+from .engines.base import GenerationOutput, GenerationRequest, capabilities
 from .errors import DocintelError, InputError, InputNotFound, OutOfMemory, StoreUnavailable
 from .extract import extract_many
 from .ingest import load
@@ -53,6 +53,7 @@ def ignored(name: str) -> bool:
     return name.startswith((".", "~$")) or name.lower().endswith(PARTIAL_SUFFIXES)
 
 
+OUTAGE_WAIT_CAP = 30.0  # seconds: the longest wait between tries while the store or disk is down
 NAME_MAX = 255  # bytes per file name on the file systems people run this on
 
 
@@ -361,6 +362,7 @@ class Watcher:
     def _settle(self) -> None:
         """Take the candidates whose size and mtime have not changed for ``settle`` seconds."""
         now = time.monotonic()
+        writing: set[str] | None = None
         for path, seen in list(self._candidates.items()):
             try:
                 st = path.stat()
@@ -374,6 +376,11 @@ class Watcher:
             if seen is None or seen[0] != sig:
                 self._candidates[path] = (sig, now)
             elif now - seen[1] >= self.settle:
+                if writing is None:
+                    writing = _open_for_writing()  # one look per tick, for all settled files
+                if str(path.resolve()) in writing:  # a writer pausing past the settle time
+                    self._candidates[path] = (sig, now)
+                    continue
                 try:
                     self._take(path, *sig)
                 except Exception as exc:  # the store is unreachable: try again next tick
@@ -443,8 +450,10 @@ class Watcher:
                 self._in_flight.difference_update(ids)
 
     def _delay(self, failures: int) -> float:
-        """Backoff with jitter, so that many watchers do not hammer a database coming back."""
-        return min(self.backoff_cap, self.backoff * 2 ** (failures - 1)) * random.uniform(0.5, 1)
+        """Backoff with jitter while the store or output folder is down: doubling, so that
+        many watchers do not hammer a database coming back, but capped at ``OUTAGE_WAIT_CAP``
+        so that work resumes soon after it is back."""
+        return min(OUTAGE_WAIT_CAP, self.backoff * 2 ** (failures - 1)) * random.uniform(0.5, 1)
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(self.lease / 3):
@@ -522,7 +531,7 @@ class Watcher:
             self._known.discard((job.name, job.size, job.mtime_ns))
             self._candidates.setdefault(path, None)
             return True
-        if _open_for_writing(path):
+        if str(path.resolve()) in _open_for_writing():
             self.store.release(self.owner, [job.id or 0], delay=max(1.0, self.settle), count=False)
             return True
         return False
@@ -567,7 +576,7 @@ class Watcher:
     def _get_engine(self) -> Engine:
         if self._engine is None:
             engine = get_engine(self._engine_spec, self.settings)
-            if self.workers > 1 and not getattr(engine, "thread_safe", False):
+            if self.workers > 1 and not capabilities(engine).thread_safe:
                 engine = _Serialized(engine)
             self._engine = engine
         return self._engine
@@ -578,7 +587,7 @@ class Watcher:
         return (
             bool(result.attempts)
             and all(a.finish_reason == "error" for a in result.attempts)
-            and not getattr(self._engine, "deterministic", False)
+            and not capabilities(self._engine).deterministic
         )
 
     def _retry(self, jobs: Sequence[JobRow], reason: str) -> None:
@@ -671,10 +680,14 @@ class Watcher:
         try:
             _write_json(target, data)
         except OSError as exc:  # not the document's fault: the job waits, no attempt counted
-            failures = self.health.failed("output folder", exc)
+            self.health.failed("output folder", exc)
             reason = f"cannot write {target.name}: {exc}"
+            # Due again as long from now as the folder has been down (within the cap): jobs do
+            # not spin on a full disk, and resume soon after it has room again.
+            down = self.health.down_for("output folder")
+            delay = min(OUTAGE_WAIT_CAP, max(self.backoff, down)) * random.uniform(0.5, 1)
             if self.store.release(
-                self.owner, [job.id or 0], delay=self._delay(failures), error=reason, count=False
+                self.owner, [job.id or 0], delay=delay, error=reason, count=False
             ):
                 self.stats.retried += 1
             return None
@@ -754,23 +767,18 @@ def _written_by_other_version(target: Path, sha: str | None, name: str) -> bool:
     return written.get("input") == name and sha is not None and written.get("sha256") != sha
 
 
-def _open_for_writing(path: Path) -> bool:
-    """Some process holds ``path`` open for writing (Linux: /proc; elsewhere: never known)."""
-    proc = Path("/proc")
-    if not proc.is_dir():
-        return False
-    target = str(path.resolve())
-    for fd_dir in proc.glob("[0-9]*/fd"):
+def _open_for_writing() -> set[str]:
+    """The files some process holds open for writing (Linux: /proc; elsewhere: none known)."""
+    found: set[str] = set()
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
         try:
             for fd in fd_dir.iterdir():
-                if os.readlink(fd) != target:
-                    continue
                 flags = (fd_dir.parent / "fdinfo" / fd.name).read_text().split("flags:")[1]
                 if int(flags.split()[0], 8) & (os.O_WRONLY | os.O_RDWR):
-                    return True
+                    found.add(os.readlink(fd))
         except (OSError, IndexError, ValueError):
             continue
-    return False
+    return found
 
 
 class _Health:
@@ -821,7 +829,7 @@ class _Serialized:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.name, self.model = engine.name, engine.model
-        self.deterministic = getattr(engine, "deterministic", False)
+        self.capabilities = replace(capabilities(engine), thread_safe=True)
         self._lock = threading.Lock()
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:

@@ -17,7 +17,7 @@ import pytest
 from pydantic import BaseModel
 
 from docintel.batching import MicroBatcher
-from docintel.engines.base import GenerationOutput, GenerationRequest
+from docintel.engines.base import Capabilities, GenerationOutput, GenerationRequest
 from docintel.errors import EngineUnavailable
 
 
@@ -30,7 +30,7 @@ class Recorder:
 
     name = "recorder"
     model = "recorder-model"
-    deterministic = True
+    capabilities = Capabilities(deterministic=True)
 
     def __init__(self, *, delay: float = 0.0, fail_on: str | None = None) -> None:
         self.delay = delay
@@ -120,8 +120,7 @@ def wait_until(predicate: Callable[[], bool], timeout: float = 10) -> None:
 def test_mirrors_the_engine_and_is_thread_safe(make) -> None:
     batcher, _ = make()
     assert (batcher.name, batcher.model) == ("recorder", "recorder-model")
-    assert batcher.deterministic is True
-    assert batcher.thread_safe is True
+    assert batcher.capabilities == Capabilities(deterministic=True, thread_safe=True)
     assert batcher.waiting == 0
 
 

@@ -11,6 +11,7 @@ import pytest
 
 import docintel
 from docintel.engines import Engine, GenerationRequest
+from docintel.engines.base import Capabilities
 from docintel.engines.cpu import UNSUPPORTED, CPUEngine, supports
 from docintel.evaluate import INVOICE2DATA_MAP, evaluate, same_value
 from docintel.schemas import Diagram, Formula, HandwrittenNote, ImageCaption, Invoice, ObjectCount
@@ -19,7 +20,8 @@ from docintel.schemas import Diagram, Formula, HandwrittenNote, ImageCaption, In
 def test_is_an_engine() -> None:
     engine = CPUEngine()
     assert isinstance(engine, Engine)
-    assert (engine.name, engine.model, engine.deterministic) == ("cpu", "text-layer+ocr", True)
+    assert (engine.name, engine.model) == ("cpu", "text-layer+ocr")
+    assert engine.capabilities == Capabilities(deterministic=True, thread_safe=True)
 
 
 def test_extract_invoice(fixtures: Path, truth: dict) -> None:

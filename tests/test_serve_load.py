@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from docintel.engines.base import GenerationOutput, GenerationRequest
+from docintel.engines.base import Capabilities, GenerationOutput, GenerationRequest
 from docintel.serve import create_app
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
@@ -49,7 +49,7 @@ class SlowEngine:
     """``InstantEngine(delay=0.05)`` posing as an in-process model: not thread-safe."""
 
     name, model = "slow-instant", "instant"
-    thread_safe = False
+    capabilities = Capabilities(thread_safe=False)
 
     def __init__(self) -> None:
         self.inner = InstantEngine(ANSWER, delay=BATCH_DELAY)

@@ -67,12 +67,36 @@ class GenerationOutput:
     retryable: bool = True
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What callers may rely on, declared by each engine (``capabilities`` class attribute).
+
+    ``deterministic``: asking again gives the same answer, so the retry loop asks once and a
+    failure is never worth retrying later. ``thread_safe``: ``generate`` may be called from
+    several threads at once (otherwise callers serialise or micro-batch their calls).
+    """
+
+    deterministic: bool = False
+    thread_safe: bool = False
+
+
+MODEL = Capabilities()  # a sampled model in this process: neither
+
+
+def capabilities(engine: object) -> Capabilities:
+    """``engine``'s declared capabilities; an engine from elsewhere that declares none gets the
+    safe defaults (not deterministic, not thread-safe)."""
+    declared = getattr(engine, "capabilities", MODEL)
+    return declared if isinstance(declared, Capabilities) else MODEL
+
+
 @runtime_checkable
 class Engine(Protocol):
     """A model that answers batches of requests under each request's schema."""
 
     name: str  # "vllm", "server", "transformers", ...
     model: str  # model id or weights directory
+    capabilities: Capabilities
 
     def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
         """Answer every request; the output list matches the request list in order."""

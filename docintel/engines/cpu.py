@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from ..errors import UnsupportedPattern
-from .base import GenerationOutput, GenerationRequest
+from .base import Capabilities, GenerationOutput, GenerationRequest
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -65,8 +65,8 @@ class CPUEngine:
 
     name = "cpu"
     model = "text-layer+ocr"
-    deterministic = True  # asking again gives the same answer: the retry loop asks once
-    thread_safe = True  # no state between calls: callers need not serialise generate()
+    # Asking again gives the same answer (the retry loop asks once); no state between calls.
+    capabilities = Capabilities(deterministic=True, thread_safe=True)
 
     def supports(self, schema: type[BaseModel], pages: Sequence[Page] = ()) -> str | None:
         return supports(schema, pages)

@@ -17,7 +17,7 @@ from typing import Any, Literal
 import httpx
 
 from docintel.engines import grammars
-from docintel.engines.base import GenerationOutput, GenerationRequest
+from docintel.engines.base import Capabilities, GenerationOutput, GenerationRequest
 from docintel.engines.chat import chat_messages, map_finish_reason
 from docintel.errors import GrammarError
 from docintel.grammar import DEFAULT_BACKEND, Backend
@@ -45,7 +45,7 @@ class ServerEngine:
     """Requests to an OpenAI-compatible chat-completions server, sent concurrently."""
 
     name = "server"
-    thread_safe = True  # httpx clients are; the server does the batching
+    capabilities = Capabilities(thread_safe=True)  # httpx clients are; the server batches
 
     def __init__(
         self,

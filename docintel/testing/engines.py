@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ..engines.base import GenerationOutput, GenerationRequest
+from ..engines.base import Capabilities, GenerationOutput, GenerationRequest
 
 
 class InstantEngine:
@@ -23,7 +23,7 @@ class InstantEngine:
 
     name = "instant"
     model = "instant"
-    thread_safe = True
+    capabilities = Capabilities(thread_safe=True)
 
     def __init__(
         self,
