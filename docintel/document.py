@@ -315,6 +315,14 @@ class Document:
             self._images.put(key, image, self.settings.document_cache_bytes)
         return image
 
+    def keep_image(self, index: int, side: int, image: Image.Image) -> None:
+        """Keep ``image`` as page ``index`` at ``side`` px, as if it had been rendered here.
+
+        For pages rendered in another process (``docintel batch``'s preprocessing pool, Ray
+        tasks), so the engine's process does not render them again.
+        """
+        self._images.put((self._cache_id, index, side), image, self.settings.document_cache_bytes)
+
     def _raw(self, page: Page, scale: float) -> Image.Image:
         """The page before correction, at ``scale`` pixels per point of the raw page."""
         from PIL import Image as PILImage

@@ -18,6 +18,7 @@
     ├── Cancelled                  the work was stopped: its caller timed out or went away
     ├── DocumentClosed             a page of a closed document was asked to render
     ├── SchemaNotFound             a schema name or module:Class that does not resolve
+    ├── OutputConflict             a batch output holds results this run must not extend
     └── StoreError                 the job store cannot be used
         ├── StoreUnavailable       the database stayed unreachable longer than allowed
         └── StoreVersionMismatch   the store was made by a different docintel store layout
@@ -137,6 +138,11 @@ class DocumentClosed(DocintelError, RuntimeError):
 
 class SchemaNotFound(DocintelError, LookupError):
     """The schema named on the command line or in a request cannot be found."""
+
+
+class OutputConflict(DocintelError):
+    """``docintel batch``'s output already holds results made with another schema (or is not
+    a batch output at all): resuming into it would mix them."""
 
 
 class StoreError(DocintelError):

@@ -469,8 +469,8 @@ class Watcher:
                 loaded = self._open(job)
                 if loaded is not None:
                     todo.append(loaded)
-            if todo:
-                self._extract(todo)
+            for part in _by_pages(todo, self.settings.max_work_pages):
+                self._extract(part)
         finally:
             for _, _, doc in todo:
                 doc.close()
@@ -721,6 +721,23 @@ class Watcher:
             os.replace(path, target)
         except OSError as exc:  # the job is closed: a restart or the next scan moves it
             self.health.failed("inbox", exc)
+
+
+def _by_pages(
+    todo: list[tuple[JobRow, Path, Document]], pages: int
+) -> Iterator[list[tuple[JobRow, Path, Document]]]:
+    """Split a batch so that no engine call holds more than ``pages`` pages (memory in flight
+    is bounded whatever the batch size; a document over the budget alone fails on its own)."""
+    part: list[tuple[JobRow, Path, Document]] = []
+    count = 0
+    for item in todo:
+        if part and count + len(item[2]) > pages:
+            yield part
+            part, count = [], 0
+        part.append(item)
+        count += len(item[2])
+    if part:
+        yield part
 
 
 def _open_store(url: str | Path, wait: float) -> Store:
