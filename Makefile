@@ -31,10 +31,11 @@ demo: setup
 
 # pytest exits 5 when it collects no test: say so instead of failing the run.
 test: setup-engines
+	$(VENV)/bin/lint-imports
 	$(PY) -m pytest; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest: no tests collected"; rc=0; fi; exit $$rc
 
 lint: setup
-	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check .
+	$(VENV)/bin/ruff check . && $(VENV)/bin/ruff format --check . && $(VENV)/bin/lint-imports
 
 fixtures: setup
 	$(PY) fixtures/generate.py

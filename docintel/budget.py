@@ -1,26 +1,19 @@
-"""How much work one request may cause, and stopping work nobody waits for any more.
+"""How much work one request may cause.
 
 A small input can ask for a lot of work: a 244 kB PDF of 2000 empty pages, a 416 kB TIFF of
 1000 frames. ``admit`` refuses such a request up front, from what the document declares (page
 count, page sizes at the model's resolution), before anything is rendered; ``InputTooLarge``
 says which budget and how to stay within it (choose ``pages``, or raise the setting).
 
-``Cancel`` is the other half: the service runs work in a thread, and when the client gives up
-(timeout, disconnect) that thread should stop at its next step instead of running for minutes
-holding an admission slot. Long loops call ``checkpoint()``, which raises ``Cancelled`` when
-the work they belong to was cancelled; the token travels in a context variable, so the
-pipeline's signatures do not change.
+``docintel.cancel`` is the other half: stopping work nobody waits for any more.
 """
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from .errors import Cancelled, InputTooLarge
+from .errors import InputTooLarge
 
 if TYPE_CHECKING:
     from .document import Document
@@ -64,39 +57,3 @@ def admit_regions(count: int, settings: Settings) -> None:
             limit=settings.max_work_regions,
             actual=count,
         )
-
-
-class Cancel:
-    """A token the waiting side sets when nobody needs the work's result any more."""
-
-    def __init__(self) -> None:
-        self._event = threading.Event()
-        self.reason = ""
-
-    def cancel(self, reason: str) -> None:
-        self.reason = reason
-        self._event.set()
-
-    @property
-    def cancelled(self) -> bool:
-        return self._event.is_set()
-
-
-_current: ContextVar[Cancel | None] = ContextVar("docintel_cancel", default=None)
-
-
-@contextmanager
-def cancellable(token: Cancel) -> Iterator[Cancel]:
-    """Run the block with ``token`` as the current work's cancel token."""
-    reset = _current.set(token)
-    try:
-        yield token
-    finally:
-        _current.reset(reset)
-
-
-def checkpoint() -> None:
-    """Raise ``Cancelled`` if the current work was cancelled; cheap, call it between steps."""
-    token = _current.get()
-    if token is not None and token.cancelled:
-        raise Cancelled(f"the work was stopped: {token.reason}")

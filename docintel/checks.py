@@ -67,3 +67,20 @@ def semantic_errors(value: BaseModel, path: str = "") -> list[str]:
                 where = f"{path}{field}[{i}]." if isinstance(child, list) else f"{path}{field}."
                 errors.extend(semantic_errors(item, where))
     return errors
+
+
+class Ground:
+    """Marks a field that must be printed in the document (checked by ``grounding_check``).
+
+    ``invoice_number: Annotated[str, Ground()] = Field(...)``; on a nested model or a list of
+    them, every leaf below must be grounded.
+    """
+
+    def __repr__(self) -> str:
+        return "Ground()"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Ground)
+
+    def __hash__(self) -> int:
+        return hash(Ground)

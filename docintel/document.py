@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import imagecache
 from .errors import DocumentClosed
@@ -209,18 +209,14 @@ class Page:
     @cached_property
     def regions(self) -> list[Region]:
         """Text, table, figure, formula and handwriting regions, in reading order."""
-        from .layout import detect_regions
-
-        return detect_regions(self)
+        return self.document.stages.regions(self)
 
     @cached_property
     def ocr_words(self) -> list[Word]:
         """The text layer on born-digital pages, else OCR words (run once, then cached)."""
         if self.words or self.kind == PageKind.DIGITAL:
             return self.words
-        from .ocr import ocr_words
-
-        return ocr_words(self)
+        return self.document.stages.ocr_words(self)
 
     def regions_of(self, kind: RegionKind | str) -> list[Region]:
         return [r for r in self.regions if r.kind == RegionKind(kind)]
@@ -246,6 +242,14 @@ class PageImages(Sequence["Image.Image"]):
         return self._pages[index].image(self._side)
 
 
+class Stages(Protocol):
+    """What a document runs on its pages on demand (``docintel.stages.PageStages``)."""
+
+    def regions(self, page: Page) -> list[Region]: ...
+
+    def ocr_words(self, page: Page) -> list[Word]: ...
+
+
 class Document:
     """A loaded document: its bytes, SHA-256, detected kind and pages. Use ``docintel.load``."""
 
@@ -257,6 +261,7 @@ class Document:
         sha256: str,
         name: str | None,
         settings: Settings,
+        stages: Stages,
         pdf: pymupdf.Document | None = None,
         frames: Any = None,
     ) -> None:
@@ -265,6 +270,7 @@ class Document:
         self.sha256 = sha256
         self.name = name
         self.settings = settings
+        self.stages = stages  # layout and OCR, run on demand (docintel.stages)
         self._pdf = pdf
         self._frames = frames  # ingest.ImageFrames: decodes one frame when it is rendered
         self._lock = threading.RLock()  # pymupdf documents are not thread-safe
@@ -327,7 +333,7 @@ class Document:
         """The page before correction, at ``scale`` pixels per point of the raw page."""
         from PIL import Image as PILImage
 
-        from .budget import checkpoint
+        from .cancel import checkpoint
 
         checkpoint()  # rendering is the costly step: stop here when nobody waits any more
         if self._pdf is None:

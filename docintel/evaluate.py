@@ -53,9 +53,6 @@ INVOICE2DATA_MAP: dict[str, str] = {
     "issuer": "vendor.name",
 }
 
-_SIGNS = {"€": "EUR", "$": "USD", "£": "GBP", "₹": "INR", "¥": "JPY", "us$": "USD",
-          "rs": "INR", "rs.": "INR", "euro": "EUR"}  # fmt: skip
-
 
 @dataclass
 class FieldCheck:
@@ -365,11 +362,13 @@ def _norm(text: Any) -> str:
 
 def _currency(value: Any) -> str:
     s = str(value).strip()
-    return _SIGNS.get(s.casefold(), s.upper())
+    from .text import currency_codes
+
+    return (currency_codes(s) or (s.upper(),))[0]
 
 
 def _dates(value: Any) -> set[date]:
-    from .grounding import parse_dates
+    from .text import parse_dates
 
     if isinstance(value, datetime):
         return {value.date()}
@@ -379,7 +378,7 @@ def _dates(value: Any) -> set[date]:
 
 
 def _number(value: Any) -> float | None:
-    from .grounding import parse_amount
+    from .text import parse_amount
 
     if isinstance(value, bool):
         return None

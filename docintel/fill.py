@@ -46,8 +46,16 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from .grounding import _fold, _runs, parse_amount, parse_dates
 from .patterns import Pattern, compile_pattern
+from .text import (
+    COMMON_CURRENCIES,
+    currency_codes,
+    currency_signs,
+    fold,
+    parse_amount,
+    parse_dates,
+    runs,
+)
 
 if TYPE_CHECKING:
     from .document import Page, Region
@@ -245,19 +253,6 @@ _NUMBER_WORDS = {"no", "nr", "n", "num", "number", "nummer", "numero", "nro", "n
 _ID_WORDS = {"number", "no", "nr", "num", "id", "code", "ref", "reference", "order"}
 _SEPARATORS = {"-", "–", "—", "|", "||", "•", "·", "/", "*"}
 
-# Currency signs and the codes they stand for; codes recognised in text.
-_SIGNS = {"€": "EUR", "$": "USD", "£": "GBP", "₹": "INR", "¥": "JPY", "₩": "KRW", "₽": "RUB",
-          "₺": "TRY", "₪": "ILS", "₫": "VND", "₱": "PHP", "฿": "THB", "zł": "PLN"}  # fmt: skip
-_CODE_WORDS = {"rs": "INR", "inr": "INR", "us$": "USD", "usd": "USD", "eur": "EUR",
-               "euro": "EUR", "euros": "EUR", "gbp": "GBP", "chf": "CHF", "sfr": "CHF",
-               "fr": "CHF", "rupees": "INR", "dollars": "USD", "yen": "JPY"}  # fmt: skip
-_COMMON_CODES = {
-    "EUR", "USD", "GBP", "INR", "CHF", "JPY", "CNY", "CAD", "AUD",
-    "NZD", "SEK", "NOK", "DKK", "PLN", "CZK", "HUF", "RON", "BGN", "HRK", "TRY", "RUB", "UAH",
-    "ZAR", "BRL", "MXN", "ARS", "CLP", "COP", "SGD", "HKD", "KRW", "TWD", "THB", "MYR", "IDR",
-    "PHP", "VND", "AED", "SAR", "QAR", "KWD", "ILS", "EGP", "NGN", "KES", "PKR", "BDT", "LKR",
-}  # fmt: skip
-
 
 # ---- words and lines -----------------------------------------------------------------------------
 
@@ -310,10 +305,10 @@ class _Line:
 
 def _tokens(text: str) -> tuple[str, ...]:
     """Label tokens of a word: folded alphanumeric runs, number words as "no", "#" as "no"."""
-    runs = ["no" if r in _NUMBER_WORDS else r for r in _runs(text)]
-    if text.strip(" :.").endswith("#") and (not runs or runs[-1] != "no"):
-        runs.append("no")
-    return tuple(runs)
+    tokens = ["no" if r in _NUMBER_WORDS else r for r in runs(text)]
+    if text.strip(" :.").endswith("#") and (not tokens or tokens[-1] != "no"):
+        tokens.append("no")
+    return tuple(tokens)
 
 
 def _label_tokens(label: str) -> tuple[str, ...]:
@@ -800,15 +795,14 @@ def _amounts(words: Sequence[_W], doc: _Doc, percent: bool) -> list[tuple[float,
 def _currency_of(text: str) -> str | None:
     """An ISO code from a code or a sign in a text ("EUR.", "€", "$4.11", "Rs")."""
     for tok in re.findall(r"[A-Za-z$]{2,4}", text):
-        up = tok.upper()
-        if up in _COMMON_CODES and tok.isupper():
-            return up
-    for sign, code in _SIGNS.items():
+        if tok.isupper() and tok.upper() in COMMON_CURRENCIES:
+            return tok.upper()
+    for sign, codes in currency_signs().items():
         if sign in text:
-            return code
-    for tok in _runs(text):
-        if tok in _CODE_WORDS:
-            return _CODE_WORDS[tok]
+            return codes[0]
+    for tok in runs(text):
+        if codes := currency_codes(tok):
+            return codes[0]
     return None
 
 
@@ -819,14 +813,14 @@ def _page_currency(doc: _Doc) -> str | None:
         for w in line.words:
             t = w.text
             for tok in re.findall(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])", t):
-                if tok in _COMMON_CODES:
+                if tok in COMMON_CURRENCIES:
                     votes[tok] += 2
-            for sign, code in _SIGNS.items():
+            for sign, codes in currency_signs().items():
                 if sign in t:
-                    votes[code] += 1 + (t.count(sign) > 1)
-            for tok in _runs(t):
-                if tok in ("rs", "inr", "rupees"):
-                    votes["INR"] += 2
+                    votes[codes[0]] += 1 + (t.count(sign) > 1)
+            for tok in runs(t):
+                if len(tok) > 3 and (codes := currency_codes(tok)):  # a word: "rupees", "euro"
+                    votes[codes[0]] += 2
     return votes.most_common(1)[0][0] if votes else None
 
 
@@ -874,9 +868,9 @@ def _parse(spec: _Spec, words: Sequence[_W], doc: _Doc) -> tuple[Any, list[_W]] 
                 return t, [w]
         return None
     if kind == "choice":
-        folded = _fold(_text(words))
+        folded = fold(_text(words))
         for c in spec.choices:
-            if isinstance(c, str) and _fold(c) in folded:
+            if isinstance(c, str) and fold(c) in folded:
                 return c, list(words)
         return None
     if kind == "str":
@@ -1086,7 +1080,7 @@ class _Parties:
         def add(words: list[_W], line: _Line, score: float, labelled: bool) -> None:
             words = _trim_title(_strip_attn(words))
             text = _clean(_text(words))
-            key = "".join(_runs(text))
+            key = "".join(runs(text))
             if not key or not _namelike(words, text) or words[-1].text.endswith(":"):
                 return
             c = cands.setdefault(key, {"words": words, "line": line, "vis": None, "label": 0.0})
@@ -1243,7 +1237,7 @@ def _legal(words: Sequence[_W]) -> bool:
     toks = [t for w in words for t in w.toks]
     if not toks:
         return False
-    joined = "".join(_runs(words[-1].text))
+    joined = "".join(runs(words[-1].text))
     return toks[-1] in _LEGAL or joined in _LEGAL or "".join(toks[-2:]) in _LEGAL
 
 

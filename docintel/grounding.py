@@ -40,24 +40,36 @@ agreement is neutral and confidence equals grounding. Disagreeing attempts halve
 from __future__ import annotations
 
 import re
-import unicodedata
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from difflib import SequenceMatcher
 from enum import Enum
-from functools import lru_cache
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel
 
+from .checks import Ground
 from .document import Document, Page, Word
 from .errors import EngineUnavailable
 from .geometry import BBox
+from .text import (
+    LOOKALIKE,
+    NUMERIC_WORD,
+    as_date,
+    cents,
+    compact,
+    currency_codes,
+    currency_forms,
+    fold,
+    parse_amount,
+    parse_dates,
+    runs,
+)
 
 __all__ = [
     "FieldSource",
@@ -81,23 +93,6 @@ CLUSTER_SHARE = 0.75  # share of a multi-line value's tokens that must be found 
 _MAX_SPAN = 5  # words joined when parsing a printed amount or date
 
 
-class Ground:
-    """Marks a field that must be printed in the document (checked by ``grounding_check``).
-
-    ``invoice_number: Annotated[str, Ground()] = Field(...)``; on a nested model or a list of
-    them, every leaf below must be grounded.
-    """
-
-    def __repr__(self) -> str:
-        return "Ground()"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Ground)
-
-    def __hash__(self) -> int:
-        return hash(Ground)
-
-
 @dataclass(frozen=True)
 class FieldSource:
     """Where one leaf value of an extracted model comes from."""
@@ -113,176 +108,6 @@ class FieldSource:
     @property
     def found(self) -> bool:
         return self.match != "none"
-
-
-# ---- normalisation ----------------------------------------------------------------------------
-
-_ALNUM_RUN = re.compile(r"[^\W_]+")
-# Characters OCR and models confuse; folded only for fuzzy comparison.
-_LOOKALIKE = str.maketrans("oilsbzq", "0115820")
-
-
-@lru_cache(maxsize=4096)
-def _fold(text: str) -> str:
-    """Casefolded, accents stripped ("Gebühr" -> "gebuhr"), whitespace collapsed."""
-    text = unicodedata.normalize("NFKD", text)
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " ".join(text.casefold().split())
-
-
-def _runs(text: str) -> list[str]:
-    """The alphanumeric runs of a text, folded: its tokens, punctuation dropped."""
-    return _ALNUM_RUN.findall(_fold(text))
-
-
-def _compact(text: str) -> str:
-    return "".join(_runs(text))
-
-
-# ---- amounts -----------------------------------------------------------------------------------
-
-_CURRENCY = (
-    r"[$€£¥₹]|us\$|eur|usd|gbp|chf|inr|rs\.?|jpy|cad|aud|sek|nok|dkk|pln|czk|huf|kr|fr\.?|€uro"
-)
-_CUR_HEAD = re.compile(rf"^(?:{_CURRENCY})\s*", re.IGNORECASE)
-_CUR_TAIL = re.compile(rf"\s*(?:{_CURRENCY}|%)$", re.IGNORECASE)
-_GROUPED = re.compile(r"\d{1,3}(?:[ '’\u00a0\u202f]\d{3})+(?:[.,]\d+)?")
-_DIGITS = re.compile(r"\d[\d.,]*")
-_NUMERIC_WORD = re.compile(rf"^[(\-+−]?(?:{_CURRENCY})?[\d.,'’%()\-+−]*$", re.IGNORECASE)
-
-
-@lru_cache(maxsize=8192)
-def parse_amount(text: str) -> tuple[float, ...]:
-    """The numbers a printed amount can mean ("1,740" is 1740 or 1.74); () if none."""
-    s = text.strip().replace("−", "-")
-    neg = False
-    if s.startswith("(") and s.endswith(")"):
-        neg, s = True, s[1:-1].strip()
-    for _ in range(2):  # "-$12", "$-12", "12 EUR-": peel signs and currency in any order
-        s = _CUR_HEAD.sub("", _CUR_TAIL.sub("", s)).strip()
-        if s[:1] in "-+" and s[:1]:
-            neg, s = neg or s[0] == "-", s[1:].strip()
-        if s.endswith("-"):
-            neg, s = True, s[:-1].strip()
-    if _GROUPED.fullmatch(s):
-        s = re.sub(r"[ '’\u00a0\u202f]", "", s)
-    s = s.rstrip(".")
-    if not _DIGITS.fullmatch(s):
-        return ()
-    values = _separators(s)
-    return tuple(-v if neg else v for v in values)
-
-
-def _separators(s: str) -> list[float]:
-    """Read thousands and decimal separators: the last of two kinds is the decimal one."""
-    dots, commas = s.count("."), s.count(",")
-    if not dots and not commas:
-        return [float(s)]
-    if dots and commas:
-        dec = "." if s.rfind(".") > s.rfind(",") else ","
-        thou = "," if dec == "." else "."
-        head, _, tail = s.rpartition(dec)
-        if thou in tail or not _thousands_ok(head.split(thou)):
-            return []
-        return [float(head.replace(thou, "") + "." + tail)]
-    sep = "." if dots else ","
-    parts = s.split(sep)
-    if len(parts) > 2:  # "1.740.000": only thousands ("01.05.14" is a date, not a number)
-        return [float("".join(parts))] if _thousands_ok(parts) else []
-    head, tail = parts
-    decimal = float(f"{head or 0}.{tail}")
-    if len(tail) == 3 and _thousands_ok(parts) and not head.startswith("0"):
-        return [decimal, float(head + tail)]  # "1,740": 1.74 or 1740
-    return [decimal]
-
-
-def _thousands_ok(groups: list[str]) -> bool:
-    return 1 <= len(groups[0]) <= 3 and all(len(g) == 3 for g in groups[1:])
-
-
-def _cents(value: float) -> int:
-    return round(value * 100)
-
-
-# ---- dates -------------------------------------------------------------------------------------
-
-_MONTH_NAMES = {
-    1: "january jan januar janv janvier januari enero ene gennaio gen",
-    2: "february feb februar fevrier fevr fev februari febrero febbraio",
-    3: "march mar marz maerz mrz mars maart mrt marzo",
-    4: "april apr avril avr abril aprile",
-    5: "may mai mei mayo maggio mag",
-    6: "june jun juni juin junio giugno giu",
-    7: "july jul juli juillet juil julio luglio lug",
-    8: "august aug aout augustus agosto ago",
-    9: "september sep sept septembre septiembre setiembre settembre set",
-    10: "october oct oktober okt octobre octubre ottobre ott",
-    11: "november nov novembre noviembre",
-    12: "december dec dezember dez decembre diciembre dicembre dic",
-}
-_MONTHS = {name: m for m, names in _MONTH_NAMES.items() for name in names.split()}
-_D = r"(\d{1,2})(?:st|nd|rd|th|er|e)?"
-_Y = r"(\d{4}|\d{2})"
-_DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
-    (re.compile(r"(?<!\d)(\d{4})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{1,2})(?!\d)"), "ymd"),
-    (re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})(?!\d)"), "xxy"),
-    (re.compile(rf"(?<!\d){_D}\.?\s*[-/ ]?\s*([a-z]+)\.?\s*[-/ ,]?\s*{_Y}(?!\d)"), "dmy"),
-    (re.compile(rf"(?<![a-z])([a-z]+)\.?\s*[-/ ]?\s*{_D}\s*,?\s*(\d{{4}})(?!\d)"), "mdy"),
-]
-
-
-def _year(y: str) -> int:
-    n = int(y)
-    return n if len(y) == 4 else (2000 + n if n < 70 else 1900 + n)
-
-
-def _make(y: int, m: int, d: int) -> date | None:
-    try:
-        return date(y, m, d)
-    except ValueError:
-        return None
-
-
-@lru_cache(maxsize=8192)
-def parse_dates(text: str, whole: bool = False) -> tuple[date, ...]:
-    """The dates a printed text can mean ("02/05/2024" is 2 May or 5 Feb).
-
-    ``whole``: the date must be the whole text (multi-word spans), not a part of it.
-    """
-    folded = _fold(text)
-    if whole:
-        folded = folded.strip(" :;,()[]")
-    out: list[date] = []
-    for pattern, order in _DATE_PATTERNS:
-        matches = [pattern.fullmatch(folded)] if whole else list(pattern.finditer(folded))
-        for m in matches:
-            if m is None:
-                continue
-            a, b, c = m.groups()
-            if order == "ymd":
-                found = [_make(int(a), int(b), int(c))]
-            elif order == "xxy":
-                y = _year(c)
-                found = [_make(y, int(b), int(a)), _make(y, int(a), int(b))]
-            elif order == "dmy":
-                found = [_make(_year(c), _MONTHS.get(b, 0), int(a))]
-            else:
-                found = [_make(int(c), _MONTHS.get(a, 0), int(b))]
-            out.extend(d for d in found if d is not None and d not in out)
-    return tuple(out)
-
-
-_ISO = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ][\d:.]+(?:Z|[+-]\d\d:?\d\d)?)?")
-
-
-def _as_date(value: Any) -> date | None:
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str) and (m := _ISO.fullmatch(value.strip())):
-        return _make(int(m[1]), int(m[2]), int(m[3]))
-    return None
 
 
 # ---- the words of a page, indexed --------------------------------------------------------------
@@ -342,11 +167,11 @@ class _PageIndex:
         pos = 0
         for line in self.lines:
             for i in line:
-                runs = _runs(self.words[i].text)
-                if not runs:
+                tokens = runs(self.words[i].text)
+                if not tokens:
                     continue
                 self.starts[pos] = i
-                for r in runs:
+                for r in tokens:
                     self.sub_starts[pos] = i
                     pos += len(r)
                     self.sub_ends[pos] = i
@@ -363,7 +188,7 @@ class _PageIndex:
     # -- strings --
     def find_text(self, value: str) -> list[_Hit]:
         """Contiguous occurrences of a string value, on word (or punctuation) boundaries."""
-        target = _compact(value)
+        target = compact(value)
         if not target:
             return []
         hits: list[_Hit] = []
@@ -408,7 +233,7 @@ class _PageIndex:
         Anchored on each occurrence of the rarest token; every other token takes its nearest
         unused occurrence within a few lines. Returns (share found, words) of the best area.
         """
-        tokens = _runs(value)
+        tokens = runs(value)
         if len(tokens) < 2:
             return None
         found = [t for t in tokens if t in self.tokens]
@@ -457,7 +282,7 @@ class _PageIndex:
 
     def find_fuzzy(self, value: str) -> tuple[float, tuple[int, ...]] | None:
         """The most similar run of words on a line (difflib ratio, look-alikes folded)."""
-        target = _compact(value).translate(_LOOKALIKE)
+        target = compact(value).translate(LOOKALIKE)
         n = len(target)
         if n < 4:
             return None
@@ -465,11 +290,11 @@ class _PageIndex:
         matcher = SequenceMatcher(autojunk=False)
         matcher.set_seq2(target)
         for line in self.lines:
-            compact = [_compact(self.words[i].text).translate(_LOOKALIKE) for i in line]
+            squeezed = [compact(self.words[i].text).translate(LOOKALIKE) for i in line]
             for a in range(len(line)):
                 text = ""
                 for b in range(a, len(line)):
-                    text += compact[b]
+                    text += squeezed[b]
                     if len(text) < 0.75 * n:
                         continue
                     if len(text) > 1.34 * n:
@@ -491,7 +316,7 @@ class _PageIndex:
         if self._amounts is None:
             index: dict[int, list[tuple[float, tuple[int, ...]]]] = {}
             for line in self.lines:
-                numeric = [_NUMERIC_WORD.match(self.words[i].text) is not None for i in line]
+                numeric = [NUMERIC_WORD.match(self.words[i].text) is not None for i in line]
                 for a in range(len(line)):
                     for b in range(a, min(a + _MAX_SPAN, len(line))):
                         if b > a and not numeric[b]:
@@ -501,7 +326,7 @@ class _PageIndex:
                         forms = {"".join(texts), " ".join(texts)} if b > a else {texts[0]}
                         for form in forms:
                             for v in parse_amount(form):
-                                index.setdefault(_cents(v), []).append((v, idx))
+                                index.setdefault(cents(v), []).append((v, idx))
             self._amounts = index
         return self._amounts
 
@@ -509,7 +334,7 @@ class _PageIndex:
         hits: list[_Hit] = []
         for sign, rank in ((1, 1), (-1, 4)):  # an unsigned credit is only a fuzzy match
             target = sign * value
-            key = _cents(target)
+            key = cents(target)
             for k in (key - 1, key, key + 1):
                 for v, idx in self.amounts.get(k, ()):
                     if abs(v - target) < 0.005:
@@ -613,12 +438,12 @@ def _leaves(value: Any, path: str = "") -> Iterator[tuple[str, Any]]:
 
 def _key(value: Any) -> Any:
     """A comparable form of a leaf, for agreement across attempts."""
-    if (d := _as_date(value)) is not None:
+    if (d := as_date(value)) is not None:
         return d
     if isinstance(value, int | float | Decimal):
         return round(float(value), 2)
     if isinstance(value, str):
-        return _compact(value)
+        return compact(value)
     return value
 
 
@@ -647,31 +472,10 @@ def confidence(match: Match, agreement: float = 1.0) -> float:
 # ---- locating ----------------------------------------------------------------------------------
 
 
-_CURRENCY_SIGNS = {
-    "eur": "€ euro euros",
-    "usd": "$",
-    "gbp": "£",
-    "jpy": "¥ yen",
-    "cny": "¥ rmb",
-    "inr": "₹ rs rs.",
-    "chf": "fr.",
-    "sek": "kr",
-    "nok": "kr",
-    "dkk": "kr",
-    "pln": "zł",
-}
-# Currency codes and signs both ways: a value "EUR" is grounded by a printed "€" and vice versa.
-_CURRENCIES: dict[str, list[str]] = {}
-for _code, _signs in _CURRENCY_SIGNS.items():
-    for _sign in _signs.split():
-        _CURRENCIES.setdefault(_code, []).append(_sign)
-        _CURRENCIES.setdefault(_sign, []).append(_code)
-
-
 def _hits(value: Any, indexes: Sequence[_PageIndex]) -> list[_Hit]:
     """Every occurrence of one leaf value on the pages, best first within each rank."""
     hits: list[_Hit] = []
-    day = _as_date(value)
+    day = as_date(value)
     if day is not None:
         for ix in indexes:
             hits += ix.find_date(day)
@@ -682,10 +486,12 @@ def _hits(value: Any, indexes: Sequence[_PageIndex]) -> list[_Hit]:
     if not isinstance(value, str):
         return hits
     for ix in indexes:
-        hits += ix.find_text(value) if _compact(value) else ix.find_symbol(value.strip())
-    for alias in _CURRENCIES.get(_fold(value), ()):  # "EUR" printed as "€", "$" as "USD"
+        hits += ix.find_text(value) if compact(value) else ix.find_symbol(value.strip())
+    # A currency code is grounded by its sign and words ("EUR" by "€"), a sign by its codes.
+    aliases = [*currency_forms(value), *(c.lower() for c in currency_codes(value))]
+    for alias in dict.fromkeys(a for a in aliases if a.casefold() != fold(value)):
         for ix in indexes:
-            found = ix.find_text(alias) if _compact(alias) else ix.find_symbol(alias)
+            found = ix.find_text(alias) if compact(alias) else ix.find_symbol(alias)
             hits += [_Hit(max(h.rank, 1), h.page, h.idx) for h in found]
     if not hits and (numbers := parse_amount(value)) and len(numbers) == 1:
         for ix in indexes:  # a number typed as a string ("$4.11")

@@ -32,6 +32,7 @@ from .errors import (
 from .geometry import BBox
 from .pdfguard import DAMAGED, ContentWork, brief, pdf_errors, typed
 from .settings import Settings, get_settings
+from .stages import STAGES
 
 if TYPE_CHECKING:
     import pymupdf
@@ -303,7 +304,13 @@ def _pdf_document(
     if pdf.is_repaired:
         warnings.warn(f"{label} was damaged and repaired while opening.", stacklevel=4)
     doc = Document(
-        data, kind=DocumentKind.PDF_DIGITAL, sha256=sha256, name=name, settings=settings, pdf=pdf
+        data,
+        kind=DocumentKind.PDF_DIGITAL,
+        sha256=sha256,
+        name=name,
+        settings=settings,
+        stages=STAGES,
+        pdf=pdf,
     )
     work, left = ContentWork(pdf), _MAX_DOC_WORK
     for i in range(count):
@@ -437,7 +444,9 @@ def _open_image(
             actual=count,
         )
     frames = ImageFrames(image, count, label, settings)
-    doc = Document(data, kind=kind, sha256=sha256, name=name, settings=settings, frames=frames)
+    doc = Document(
+        data, kind=kind, sha256=sha256, name=name, settings=settings, stages=STAGES, frames=frames
+    )
     doc.pages = [
         Page(doc, i, PageKind.IMAGE, raw_width=w * 72 / dpi, raw_height=h * 72 / dpi)
         for i, ((w, h), dpi) in enumerate(zip(frames.sizes, frames.dpis, strict=True))

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from .budget import checkpoint
+from .cancel import checkpoint
 from .checks import semantic_errors, validate
 from .engines.base import Engine, GenerationOutput, GenerationRequest, Sampling, capabilities
 from .prompts import SYSTEM, user_prompt

@@ -365,7 +365,7 @@ class Service:
         its next checkpoint (page render, model attempt) and frees its slot, instead of running
         on for minutes holding the engine.
         """
-        from .budget import Cancel, cancellable
+        from .cancel import Cancel, cancellable
 
         if self.engine is None:
             detail = (

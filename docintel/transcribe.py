@@ -12,7 +12,8 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .budget import admit, admit_regions, checkpoint
+from .budget import admit, admit_regions
+from .cancel import checkpoint
 from .document import Document, RegionKind
 from .engines import Engine
 from .extract import extract, extract_regions

@@ -6,10 +6,10 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from docintel.checks import check
-from docintel.grounding import Ground
+from docintel.checks import Ground, check
+from docintel.text import iso_currencies
 
-from ._common import ISO_4217, Amount, Currency, IsoDate, ShortText, Text, bad_date, close
+from ._common import Amount, Currency, IsoDate, ShortText, Text, bad_date, close
 
 
 class Party(BaseModel):
@@ -104,6 +104,6 @@ class Invoice(BaseModel):
 
     @check
     def known_currency(self) -> str | None:
-        if self.currency not in ISO_4217:
+        if self.currency not in iso_currencies():
             return f"currency {self.currency!r} is not an ISO 4217 code (e.g. EUR, USD, GBP)"
         return None

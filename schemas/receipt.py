@@ -6,8 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from docintel.checks import check
-from docintel.grounding import Ground
+from docintel.checks import Ground, check
 
 from ._common import Amount, ClockTime, Currency, IsoDate, ShortText, Text, bad_date, bad_time
 

@@ -146,12 +146,10 @@ def test_token_limit_reports_length(server: str, page: Image.Image) -> None:
 
 def test_wrong_api_key_fails_without_retry(server: str, page: Image.Image) -> None:
     with ServerEngine(server, "any", api_key="wrong", retries=3, backoff=1.0) as engine:
-        started = time.perf_counter()
         (out,) = engine.generate([request(page)])
         assert engine.attempts == 1  # 401 is final: no retries, no backoff
     assert out.finish_reason == "error"
     assert "401" in (out.error or "")
-    assert time.perf_counter() - started < 1.0
 
 
 def test_connection_refused_retries_with_backoff() -> None:

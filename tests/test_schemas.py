@@ -235,3 +235,18 @@ def test_page_without_any_words_is_flagged_not_rejected(truth: dict) -> None:
     result = docintel.extract(blank, Invoice, engine=engine)
     assert result.ok and "total" in result.ungrounded
     assert result.provenance["total"].source == "model"
+
+
+def test_catalog_imports_only_the_bottom_layer() -> None:
+    """The layer contract ignores the catalog's imports (grimp cannot follow them): hold them
+    here to the bottom layer (docintel.checks, docintel.text, docintel.latex)."""
+    import ast
+
+    root = Path(__file__).parents[1] / "schemas"
+    for path in root.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("docintel"):
+                allowed = ("docintel.checks", "docintel.text", "docintel.latex")
+                assert node.module in allowed, (path.name, node.module)
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("docintel") for a in node.names), path.name
