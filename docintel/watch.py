@@ -31,10 +31,18 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from .budget import admit
 from .document import Document
 from .engines import Engine, get_engine
 from .engines.base import GenerationOutput, GenerationRequest, capabilities
-from .errors import DocintelError, InputError, InputNotFound, OutOfMemory, StoreUnavailable
+from .errors import (
+    DocintelError,
+    InputError,
+    InputNotFound,
+    InputTooLarge,
+    OutOfMemory,
+    StoreUnavailable,
+)
 from .extract import extract_many
 from .ingest import load
 from .result import Result
@@ -499,6 +507,11 @@ class Watcher:
             return None
         try:
             doc = load(path, settings=self.settings)
+            try:
+                admit(doc, None, self.settings)  # over the work budget: refused, not rendered
+            except InputTooLarge:
+                doc.close()
+                raise
         except OutOfMemory as exc:  # this machine, now: worth another try later
             self._retry([job], f"OutOfMemory: {exc}")
             return None

@@ -7,6 +7,7 @@ is still working afterwards.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -268,3 +269,38 @@ def test_same_name_dropped_again(inbox: Path, out: Path) -> None:
 
     tag = hashlib.sha256(second).hexdigest()[:8]
     assert outputs(out) == sorted(["x.pdf.json", "y.pdf.json", f"y.pdf.{tag}.json"])
+
+
+def test_work_over_the_budget_fails_alone_with_bounded_memory(inbox: Path, out: Path) -> None:
+    """A 2000-page PDF (tiny on disk) and a 1000-frame TIFF are refused before rendering."""
+    import io
+
+    import pymupdf
+    from PIL import Image
+
+    pdf = pymupdf.open()
+    for _ in range(2000):
+        pdf.new_page()
+    (inbox / "pages.pdf").write_bytes(pdf.tobytes())
+    frames = [Image.new("1", (1000, 1000), 1) for _ in range(1000)]
+    buf = io.BytesIO()
+    frames[0].save(buf, "TIFF", save_all=True, append_images=frames[1:], compression="group4")
+    (inbox / "frames.tiff").write_bytes(buf.getvalue())
+    drop(inbox, "fine.pdf", pdf_bytes("fine"))
+    before = _rss_mib()
+    watcher = Watcher(inbox, Memo, out, engine=InstantEngine(MEMO_ANSWER), **FAST)
+    stats = watcher.run(until_idle=True, handle_signals=False)
+    grown = _rss_mib() - before
+    assert (stats.done, stats.failed) == (1, 2)
+    for name in ("pages.pdf", "frames.tiff"):
+        report = json.loads((out / f"{name}.error.json").read_text())
+        assert report["error"] == "InputTooLarge", report
+        assert "max_work_pages" in report["message"] or "pixels" in report["message"]
+    assert grown < 300, f"RSS grew {grown:.0f} MiB"
+
+
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
