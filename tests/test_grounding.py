@@ -25,6 +25,7 @@ from docintel.grounding import (
     parse_dates,
 )
 from docintel.settings import get_settings
+from docintel.stages import STAGES
 
 # ---- a synthetic document: lines of words with plausible boxes --------------------------------
 
@@ -33,7 +34,7 @@ def make_doc(*pages: list[str]) -> Document:
     """A document whose pages have the given text lines (words split on spaces, ``|``
     starts a new block on the same row, like a label and its value)."""
     doc = Document(b"", kind=DocumentKind.PDF_DIGITAL, sha256="0" * 64, name="synthetic",
-                   settings=get_settings())  # fmt: skip
+                   settings=get_settings(), stages=STAGES)  # fmt: skip
     for index, lines in enumerate(pages):
         words: list[Word] = []
         for row, line in enumerate(lines):
