@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+import os
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -84,6 +85,14 @@ class Settings(Limits):
     grammar_timeout: float = Field(
         20.0, gt=0, description="Seconds a schema's grammar may take to compile before it fails."
     )
+    device: str = Field(
+        "auto",
+        description="Where the transformers engine runs: auto (cuda when available) | cpu | "
+        "cuda | cuda:N | mps.",
+    )
+    dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
+        "auto", description="Weights' dtype for the transformers engine (auto: as saved)."
+    )
 
     # ---- extraction ----
     max_attempts: int = Field(3, ge=1, le=10, description="Attempts per request, retries included.")
@@ -125,6 +134,14 @@ class Settings(Limits):
         if isinstance(value, str):
             return [k.strip() for k in value.split(",") if k.strip()]
         return value
+
+
+def available_cores() -> int:
+    """CPU cores this process may use (its affinity mask: containers, taskset), at least 1."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def get_settings(**overrides: object) -> Settings:

@@ -40,6 +40,8 @@ def get_engine(engine: str | Engine | None = None, settings: Settings | None = N
         settings.api_key,
         settings.structured_backend,
         settings.grammar_timeout,
+        settings.device,
+        settings.dtype,
     )
     with _LOCK:
         if key not in _ENGINES:
@@ -74,7 +76,9 @@ def _load(name: str, settings: Settings) -> Engine:
     if name == "transformers":
         from .transformers import TransformersEngine
 
-        return TransformersEngine(settings.model)
+        return TransformersEngine(
+            settings.model, device=_device(settings.device), dtype=settings.dtype
+        )
     if name == "cpu":
         from .cpu import CPUEngine
 
@@ -92,6 +96,11 @@ def _auto(settings: Settings) -> str:
     # No vision model here: the CPU path fills what the text layer and OCR allow; its errors
     # name the setting that brings a vision model for what it cannot do.
     return "cpu"
+
+
+def _device(device: str) -> str:
+    """``auto``: the GPU when torch sees one, else the CPU."""
+    return ("cuda" if _cuda() else "cpu") if device == "auto" else device
 
 
 def _cuda() -> bool:
