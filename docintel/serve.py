@@ -47,6 +47,7 @@ from .errors import (
     SchemaNotFound,
     UnsupportedInput,
 )
+from .result import ResultData
 from .settings import Settings, get_settings
 
 log = logging.getLogger("docintel.serve")
@@ -186,47 +187,6 @@ class LatexResponse(BaseModel):
     engine: str
     model: str
     seconds: float
-
-
-class FieldSourceOut(BaseModel):
-    page: int | None
-    bbox: list[float] | None
-    source: str
-    match: str
-    confidence: float
-
-
-class AttemptOut(BaseModel):
-    number: int
-    text: str
-    finish_reason: str
-    errors: list[str]
-    prompt_tokens: int
-    completion_tokens: int
-    seconds: float
-    max_tokens: int
-    temperature: float
-    part: int
-
-
-class ExtractResponse(BaseModel):
-    """``Result.to_dict()``: the value, whether it validated, provenance and every attempt."""
-
-    model_config = ConfigDict(protected_namespaces=())
-    schema_name: str = Field(alias="schema", serialization_alias="schema")
-    ok: bool
-    value: dict[str, Any] | None
-    errors: list[str]
-    engine: str
-    model: str
-    document: str
-    source: str | None
-    pages: list[int]
-    prompt_tokens: int
-    completion_tokens: int
-    timings: dict[str, float]
-    provenance: dict[str, FieldSourceOut]
-    attempts: list[AttemptOut]
 
 
 class SchemaInfo(BaseModel):
@@ -685,7 +645,7 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
 
     @app.post(
         "/v1/extract",
-        response_model=ExtractResponse,
+        response_model=ResultData,
         response_model_by_alias=True,
         openapi_extra=_body_schema(ExtractRequest, "The document: PDF or image."),
         summary="Extract a schema from a document",

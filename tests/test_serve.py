@@ -42,7 +42,7 @@ FORMULA_KEYS = {
 }  # fmt: skip
 EXTRACT_KEYS = {
     "schema", "ok", "value", "errors", "engine", "model", "document", "source", "pages",
-    "prompt_tokens", "completion_tokens", "timings", "provenance", "attempts",
+    "confidence", "prompt_tokens", "completion_tokens", "timings", "provenance", "attempts",
 }  # fmt: skip
 ATTEMPT_KEYS = {
     "number", "text", "finish_reason", "errors", "prompt_tokens", "completion_tokens",
