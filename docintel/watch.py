@@ -802,12 +802,16 @@ def _open_for_writing() -> set[str]:
     found: set[str] = set()
     for fd_dir in Path("/proc").glob("[0-9]*/fd"):
         try:
-            for fd in fd_dir.iterdir():
+            fds = list(fd_dir.iterdir())
+        except OSError:  # gone, or not ours to read
+            continue
+        for fd in fds:
+            try:  # each on its own: descriptors open and close while we look
                 flags = (fd_dir.parent / "fdinfo" / fd.name).read_text().split("flags:")[1]
                 if int(flags.split()[0], 8) & (os.O_WRONLY | os.O_RDWR):
                     found.add(os.readlink(fd))
-        except (OSError, IndexError, ValueError):
-            continue
+            except (OSError, IndexError, ValueError):
+                continue
     return found
 
 
