@@ -20,7 +20,6 @@ import re
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -31,11 +30,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
-from .budget import admit
-from .document import Document
-from .engines import Engine, get_engine
-from .engines.base import GenerationOutput, GenerationRequest, capabilities
-from .errors import (
+from ..budget import admit
+from ..document import Document
+from ..engines import Engine, get_engine
+from ..engines.base import GenerationOutput, GenerationRequest, capabilities
+from ..errors import (
     DocintelError,
     InputError,
     InputNotFound,
@@ -43,45 +42,25 @@ from .errors import (
     OutOfMemory,
     StoreUnavailable,
 )
-from .extract import extract_many
-from .ingest import load
-from .result import Result
-from .schemas_loader import resolve_schema
-from .settings import Settings, get_settings
-from .store import JobRow, Store
+from ..extract import extract_many
+from ..ingest import load
+from ..result import Result
+from ..schemas_loader import resolve_schema
+from ..settings import Settings, get_settings
+from ..store import JobRow, Store
+from .files import (
+    fitted,
+    ignored,
+    open_for_writing,
+    store_name,
+    write_json,
+    written_by_other_version,
+)
+from .health import Health
 
 log = logging.getLogger("docintel.watch")
 
-# Names that are still being written (browsers, sync clients, editors) or are not documents.
-PARTIAL_SUFFIXES = (".part", ".partial", ".tmp", ".temp", ".crdownload", ".download", ".swp")
-
-
-def ignored(name: str) -> bool:
-    """Hidden, temporary, partial-download and Office lock files (``~$report.docx``)."""
-    return name.startswith((".", "~$")) or name.lower().endswith(PARTIAL_SUFFIXES)
-
-
 OUTAGE_WAIT_CAP = 30.0  # seconds: the longest wait between tries while the store or disk is down
-NAME_MAX = 255  # bytes per file name on the file systems people run this on
-
-
-def store_name(rel: str) -> str:
-    """The store's name for an inbox path: the path itself, or, for a name that is not UTF-8
-    (legal on Linux), the path with each undecodable byte written ``\\xNN``."""
-    return os.fsencode(rel).decode("utf-8", "backslashreplace")
-
-
-def fitted(name: str, suffix: str) -> str:
-    """``name + suffix`` as a file name within ``NAME_MAX`` bytes: a name too long is cut (at a
-    character boundary) and told apart from others cut alike by a digest of the whole."""
-    folder, _, base = name.rpartition("/")
-    whole = base + suffix
-    if len(whole.encode()) > NAME_MAX:
-        tag = "~" + hashlib.sha256(base.encode()).hexdigest()[:8]
-        room = NAME_MAX - len((tag + suffix).encode())
-        base = base.encode()[:room].decode("utf-8", "ignore")
-        whole = base + tag + suffix
-    return f"{folder}/{whole}" if folder else whole
 
 
 def schema_key(schema: str | type[BaseModel]) -> tuple[type[BaseModel], str]:
@@ -178,7 +157,7 @@ class Watcher:
         self._stop = threading.Event()  # no more intake, no more claims
         self._abort = threading.Event()  # stop waiting for in-flight jobs
         self._threads: list[threading.Thread] = []
-        self.health = _Health()
+        self.health = Health()
 
     # ---- running ----
 
@@ -385,7 +364,7 @@ class Watcher:
                 self._candidates[path] = (sig, now)
             elif now - seen[1] >= self.settle:
                 if writing is None:
-                    writing = _open_for_writing()  # one look per tick, for all settled files
+                    writing = open_for_writing()  # one look per tick, for all settled files
                 if str(path.resolve()) in writing:  # a writer pausing past the settle time
                     self._candidates[path] = (sig, now)
                     continue
@@ -544,7 +523,7 @@ class Watcher:
             self._known.discard((job.name, job.size, job.mtime_ns))
             self._candidates.setdefault(path, None)
             return True
-        if str(path.resolve()) in _open_for_writing():
+        if str(path.resolve()) in open_for_writing():
             self.store.release(self.owner, [job.id or 0], delay=max(1.0, self.settle), count=False)
             return True
         return False
@@ -688,10 +667,10 @@ class Watcher:
         only, full): the job then waits and runs again, and the watcher says so meanwhile."""
         target = self.out / fitted(job.name, suffix)
         version = (sha or f"job{job.id}")[:8]
-        if _written_by_other_version(target, sha, job.name):
+        if written_by_other_version(target, sha, job.name):
             target = self.out / fitted(f"{job.name}.{version}", suffix)
         try:
-            _write_json(target, data)
+            write_json(target, data)
         except OSError as exc:  # not the document's fault: the job waits, no attempt counted
             self.health.failed("output folder", exc)
             reason = f"cannot write {target.name}: {exc}"
@@ -755,7 +734,7 @@ def _by_pages(
 
 def _open_store(url: str | Path, wait: float) -> Store:
     """Open the store, waiting up to ``wait`` seconds for a database that is not up yet."""
-    from .errors import StoreError, StoreVersionMismatch
+    from ..errors import StoreError, StoreVersionMismatch
 
     deadline, delay = time.monotonic() + wait, 0.5
     while True:
@@ -769,92 +748,6 @@ def _open_store(url: str | Path, wait: float) -> Store:
             log.warning("%s; trying again in %.0f s", exc, delay)
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
-
-
-def _write_json(target: Path, data: dict[str, Any]) -> None:
-    """Write JSON atomically: readers see the old file or the whole new one, never a part; a
-    failed write leaves no temporary file behind."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".docintel-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(data, f, ensure_ascii=False, indent=2)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _written_by_other_version(target: Path, sha: str | None, name: str) -> bool:
-    """``target`` holds the output of another version of the same input name."""
-    try:
-        with target.open(encoding="utf-8") as f:
-            written = json.load(f)
-    except (OSError, ValueError):
-        return False  # nothing there (or unreadable): take the name
-    return written.get("input") == name and sha is not None and written.get("sha256") != sha
-
-
-def _open_for_writing() -> set[str]:
-    """The files some process holds open for writing (Linux: /proc; elsewhere: none known)."""
-    found: set[str] = set()
-    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
-        try:
-            fds = list(fd_dir.iterdir())
-        except OSError:  # gone, or not ours to read
-            continue
-        for fd in fds:
-            try:  # each on its own: descriptors open and close while we look
-                flags = (fd_dir.parent / "fdinfo" / fd.name).read_text().split("flags:")[1]
-                if int(flags.split()[0], 8) & (os.O_WRONLY | os.O_RDWR):
-                    found.add(os.readlink(fd))
-            except (OSError, IndexError, ValueError):
-                continue
-    return found
-
-
-class _Health:
-    """What is failing now (the store, the output folder) and since when: logged once when it
-    starts and when it ends (not on every retry), shown in the progress line, and read by
-    ``--once`` to give up on a store that stays down."""
-
-    def __init__(self) -> None:
-        self._down: dict[str, tuple[float, str, int]] = {}  # since, last error, failures
-        self._lock = threading.Lock()
-
-    def failed(self, what: str, exc: BaseException) -> int:
-        """Record a failure of ``what``; return how many in a row."""
-        message = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:300]
-        with self._lock:
-            since, _, count = self._down.get(what, (time.monotonic(), "", 0))
-            self._down[what] = (since, message, count + 1)
-        if count == 0:
-            log.warning("%s unavailable (%s); retrying with backoff", what, message)
-        return count + 1
-
-    def recovered(self, what: str) -> None:
-        with self._lock:
-            down = self._down.pop(what, None)
-        if down is not None:
-            log.info("%s is back after %.0f s", what, time.monotonic() - down[0])
-
-    def down_for(self, what: str) -> float:
-        with self._lock:
-            down = self._down.get(what)
-        return 0.0 if down is None else time.monotonic() - down[0]
-
-    def last(self, what: str) -> str:
-        with self._lock:
-            return self._down.get(what, (0.0, "", 0))[1]
-
-    def summary(self) -> str:
-        with self._lock:
-            now = time.monotonic()
-            return "; ".join(
-                f"{what} down {now - since:.0f} s" for what, (since, _, _) in self._down.items()
-            )
 
 
 class _Serialized:
@@ -881,4 +774,4 @@ def watch(
     return Watcher(inbox, schema, out, **options).run()
 
 
-__all__ = ["PARTIAL_SUFFIXES", "WatchStats", "Watcher", "ignored", "schema_key", "watch"]
+__all__ = ["WatchStats", "Watcher", "schema_key", "watch"]
