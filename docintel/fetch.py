@@ -274,7 +274,7 @@ def _shutdown(sock: socket.socket) -> None:
 def fetch(url: str, limits: Limits) -> tuple[bytes, str]:
     """GET ``url`` within the size and time limits; return the body and the final URL."""
     with (
-        httpx.Client(follow_redirects=False) as client,
+        httpx.Client(follow_redirects=False, trust_env=False) as client,  # no env proxies
         _Watchdog(limits.fetch_timeout) as watchdog,
     ):
         for _ in range(MAX_REDIRECTS + 1):

@@ -343,3 +343,22 @@ def test_fetch_within_the_deadline_returns_the_body(http_server) -> None:
     body, final = fetch(f"{base}/start", Limits(allow_private_urls=True, fetch_timeout=5))
     assert body == b"%PDF-1.4 body"
     assert final == f"{base}/final.pdf"
+
+
+def test_proxy_settings_in_the_environment_are_not_used(http_server, monkeypatch) -> None:
+    """A proxy would resolve the host itself, after our address check: fetches go direct."""
+
+    def pdf(req: http.server.BaseHTTPRequestHandler) -> None:
+        req.send_response(200)
+        req.send_header("Content-Type", "application/pdf")
+        req.send_header("Content-Length", "9")
+        req.end_headers()
+        req.wfile.write(b"%PDF-1.7\n")
+
+    base = http_server({"/a.pdf": pdf})
+    for var in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "all_proxy"):
+        monkeypatch.setenv(var, "http://127.0.0.1:9")  # nothing listens there
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    body, _ = fetch(f"{base}/a.pdf", TRUSTING)
+    assert body == b"%PDF-1.7\n"
