@@ -13,12 +13,14 @@
     ├── OutOfMemory                the machine ran out of memory (worth another try later)
     ├── EngineUnavailable          no model engine can run here (says how to get one)
     ├── GrammarError               a schema's grammar cannot be built by the decoding backend
+    ├── InvalidJSONSchema          a request's JSON Schema cannot become a model (says where)
     ├── UnsupportedPattern         a schema pattern the linear-time regex engine cannot run
     ├── ExtractionFailed           attempts ran out; carries the last candidate and every attempt
     ├── Cancelled                  the work was stopped: its caller timed out or went away
     ├── DocumentClosed             a page of a closed document was asked to render
     ├── SchemaNotFound             a schema name or module:Class that does not resolve
     ├── OutputConflict             a batch output holds results this run must not extend
+    ├── MissingDependency          an optional dependency is not installed (names the extra)
     └── StoreError                 the job store cannot be used
         ├── StoreUnavailable       the database stayed unreachable longer than allowed
         └── StoreVersionMismatch   the store was made by a different docintel store layout
@@ -93,6 +95,19 @@ class GrammarError(DocintelError, ValueError):
         self.backend = backend
 
 
+class InvalidJSONSchema(DocintelError, ValueError):
+    """The JSON Schema cannot be turned into a model; ``path`` is the JSON pointer of the node."""
+
+    def __init__(self, path: str, problem: str) -> None:
+        self.path = path
+        self.problem = problem
+        super().__init__(f"at {path or '/ (top level)'}: {problem}")
+
+    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
+        # The default would call __init__ with the message alone (e.g. across processes).
+        return type(self), (self.path, self.problem)
+
+
 class UnsupportedPattern(DocintelError, ValueError):
     """A schema ``pattern`` that the linear-time regex engine refuses (see ``patterns``)."""
 
@@ -143,6 +158,10 @@ class SchemaNotFound(DocintelError, LookupError):
 class OutputConflict(DocintelError):
     """``docintel batch``'s output already holds results made with another schema (or is not
     a batch output at all): resuming into it would mix them."""
+
+
+class MissingDependency(DocintelError, ImportError):
+    """An optional dependency a feature needs is not installed; the message names the extra."""
 
 
 class StoreError(DocintelError):

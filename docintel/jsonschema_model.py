@@ -33,7 +33,7 @@ from urllib.parse import unquote
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, create_model
 
-from .errors import UnsupportedPattern
+from .errors import InvalidJSONSchema, UnsupportedPattern
 from .patterns import compile_pattern
 
 __all__ = [
@@ -91,19 +91,6 @@ _ASSERTIONS = frozenset(
 # Names a field cannot have on a BaseModel subclass (methods, model_config...) or in Python.
 _RESERVED = frozenset(dir(BaseModel)) | frozenset(keyword.kwlist)
 _MAX_NAME = 64
-
-
-class InvalidJSONSchema(ValueError):
-    """The JSON Schema cannot be turned into a model; ``path`` is the JSON pointer of the node."""
-
-    def __init__(self, path: str, problem: str) -> None:
-        self.path = path
-        self.problem = problem
-        super().__init__(f"at {path or '/ (top level)'}: {problem}")
-
-    def __reduce__(self) -> tuple[Any, tuple[str, str]]:
-        # The default would call __init__ with the message alone (e.g. across processes).
-        return type(self), (self.path, self.problem)
 
 
 def model_from_json_schema(

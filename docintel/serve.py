@@ -788,7 +788,7 @@ def _schema(options: ExtractRequest) -> type[BaseModel]:
             422, "no-schema", "give exactly one of 'schema' (a catalog name) and 'json_schema'"
         )
     if options.json_schema is not None:
-        from .jsonschema_model import InvalidJSONSchema
+        from .errors import InvalidJSONSchema
 
         try:
             return _model_for(json.dumps(options.json_schema, sort_keys=True))

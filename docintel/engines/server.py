@@ -25,8 +25,9 @@ from docintel.grammar import DEFAULT_BACKEND, Backend
 StructuredField = Literal["response_format", "structured_outputs"]
 
 
-class ServerError(Exception):
-    """A request the server answered with an error status."""
+class _ServerError(Exception):
+    """A request the server answered with an error status (control flow inside this engine:
+    callers get a ``GenerationOutput`` with ``finish_reason="error"``)."""
 
     def __init__(self, status: int, body: str) -> None:
         super().__init__(f"HTTP {status}: {body[:500]}")
@@ -37,7 +38,7 @@ class ServerError(Exception):
         return self.status >= 500
 
 
-class RetriesExhausted(Exception):
+class _RetriesExhausted(Exception):
     """Every attempt at a request failed with a retryable error."""
 
 
@@ -142,13 +143,13 @@ class ServerEngine:
             try:
                 response = self._client.post("/v1/chat/completions", json=body)
                 if response.status_code >= 400:
-                    raise ServerError(response.status_code, response.text)
+                    raise _ServerError(response.status_code, response.text)
                 return response.json()
-            except (httpx.TransportError, ServerError) as exc:
-                if isinstance(exc, ServerError) and not exc.retryable:
+            except (httpx.TransportError, _ServerError) as exc:
+                if isinstance(exc, _ServerError) and not exc.retryable:
                     raise
                 if attempt >= self.retries:
-                    raise RetriesExhausted(f"{attempt + 1} attempts, last: {exc!r}") from exc
+                    raise _RetriesExhausted(f"{attempt + 1} attempts, last: {exc!r}") from exc
                 time.sleep(self.backoff * 2**attempt)
                 attempt += 1
 
