@@ -31,7 +31,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from docintel.engines import grammars
 from docintel.engines._torch_compat import ensure_torchvision
-from docintel.engines.base import FinishReason, GenerationOutput, GenerationRequest
+from docintel.engines.base import (
+    Capabilities,
+    FinishReason,
+    GenerationOutput,
+    GenerationRequest,
+)
 from docintel.errors import GrammarError
 from docintel.grammar import Backend
 
@@ -84,6 +89,7 @@ class TransformersEngine:
     """
 
     name = "transformers"
+    capabilities = Capabilities()  # sampled, and generate() is not reentrant
 
     def __init__(
         self,

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from docintel.engines import grammars
 from docintel.engines._torch_compat import ensure_torchvision
-from docintel.engines.base import GenerationOutput, GenerationRequest
+from docintel.engines.base import Capabilities, GenerationOutput, GenerationRequest
 from docintel.engines.chat import chat_messages, map_finish_reason
 from docintel.errors import GrammarError
 from docintel.grammar import DEFAULT_BACKEND, Backend
@@ -123,6 +123,7 @@ class VLLMEngine:
     """vLLM in this process; every request constrained to its schema."""
 
     name = "vllm"
+    capabilities = Capabilities()  # sampled; one LLM per process, batches go through one caller
 
     def __init__(
         self,
