@@ -2,7 +2,7 @@
 VENV ?= .venv
 PY := $(VENV)/bin/python
 
-.PHONY: setup setup-engines demo test lint fixtures bench
+.PHONY: setup setup-engines demo test lint fixtures bench vendor-katex
 
 setup: $(VENV)/.installed
 
@@ -40,10 +40,13 @@ lint: setup
 fixtures: setup
 	$(PY) fixtures/generate.py
 
-# KaTeX itself, only to measure the LaTeX validator against it (bench/latex.py)
-tools/katex/node_modules: tools/katex/package.json
-	npm install --silent --prefix tools/katex
+# Replace the vendored KaTeX (docintel/data/katex: the LaTeX validity judge) by another
+# release: make vendor-katex KATEX=0.16.23, then set KATEX_VERSION in docintel/latex.py
+KATEX ?= 0.16.22
+vendor-katex:
+	tmp=$$(mktemp -d) && cd $$tmp && npm pack --silent katex@$(KATEX) && tar xzf katex-$(KATEX).tgz \
+	  && cp package/dist/katex.min.js package/LICENSE $(CURDIR)/docintel/data/katex/ && rm -r $$tmp
 
-bench: setup-engines tools/katex/node_modules
+bench: setup-engines
 	$(PY) bench/preprocess.py && $(PY) bench/deskew.py && $(PY) bench/tables.py
-	$(PY) bench/latex.py && $(PY) bench/grounding.py && $(PY) bench/engine.py && $(PY) bench/grammar.py && $(PY) bench/watch.py && $(PY) bench/api.py
+	$(PY) bench/latex.py && $(PY) bench/transcribe.py && $(PY) bench/grounding.py && $(PY) bench/engine.py && $(PY) bench/grammar.py && $(PY) bench/watch.py && $(PY) bench/api.py

@@ -1,35 +1,103 @@
-"""Agreement of docintel.latex.check_latex with KaTeX on im2latex formulas and broken copies.
+"""LaTeX validity, before and after KaTeX became the judge: agreement with KaTeX and ms/formula.
 
-Reads /work/shared/data/formulas/labels.jsonl in place (JSON lines {image, latex}), builds
-three invalid copies of each formula (dropped brace, misspelled macro, unclosed environment)
-and compares our verdict with KaTeX's (``renderToString(src, {throwOnError: true, strict:
-"error"})``, run by ``tools/katex/check.js``; install with ``npm install --prefix
-tools/katex``).  A second set does the same after removing ``\\label{...}`` (which KaTeX does
-not support, so most raw im2latex formulas are invalid for it).
+before: the hand-written Python re-implementation of KaTeX's parser (``docintel/latex.py`` and
+``docintel/data/katex_macros.txt`` as they were in git before the switch, run from a temp
+module); after: ``docintel.latex.check_latex``, KaTeX 0.16.22 itself in-process (mini-racer).
 
-    .venv/bin/python bench/latex.py [--labels PATH] [--show-disagreements]
+Two corpora, read in place from ../shared/data:
+1. ``latex/katex-tests.jsonl``: 1011 strings from KaTeX's own test files, with KaTeX 0.16.22's
+   verdict recorded (node, ``throwOnError``, ``strict: "error"``, inline).
+2. ``formulas/labels.jsonl``: 50 im2latex dev formulas, plus three broken copies of each
+   (dropped brace, misspelled macro, unclosed environment), as labelled and with
+   ``\\label{...}`` removed (KaTeX does not know it); KaTeX's verdict from node running the
+   vendored ``katex.min.js`` (skipped without node).
+
+    .venv/bin/python bench/latex.py [--show-disagreements]
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import random
 import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from docintel.latex import check_latex  # noqa: E402
 
-LABELS = Path("/work/shared/data/formulas/labels.jsonl")
-KATEX_DIR = ROOT / "tools" / "katex"
+DATA = ROOT.parent / "shared" / "data"
+KATEX_TESTS = DATA / "latex" / "katex-tests.jsonl"
+LABELS = DATA / "formulas" / "labels.jsonl"
+KATEX_JS = ROOT / "docintel" / "data" / "katex" / "katex.min.js"
+OLD_TABLE = "docintel/data/katex_macros.txt"
+
+Verdict = tuple[bool, str | None]
+
+
+def old_parser() -> ModuleType:
+    """The Python parser from the last commit that had it, imported from a temp folder."""
+    ref = "HEAD"
+    if subprocess.run(["git", "cat-file", "-e", f"HEAD:{OLD_TABLE}"], cwd=ROOT).returncode:
+        last = subprocess.run(
+            ["git", "rev-list", "-1", "HEAD", "--", OLD_TABLE],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        ref = f"{last}^"  # the table's last commit deleted it: its parent still had both
+    folder = Path(tempfile.mkdtemp(prefix="latex_before_"))
+    (folder / "data").mkdir()
+    files = (("docintel/latex.py", "latex_before.py"), (OLD_TABLE, "data/katex_macros.txt"))
+    for path, out in files:
+        text = subprocess.run(
+            ["git", "show", f"{ref}:{path}"], cwd=ROOT, capture_output=True, text=True, check=True
+        ).stdout
+        (folder / out).write_text(text, encoding="utf-8")
+    spec = importlib.util.spec_from_file_location("latex_before", folder / "latex_before.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["latex_before"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    print(f"before: docintel/latex.py at {ref}")
+    return module
+
+
+def node_katex(sources: list[str]) -> list[Verdict] | None:
+    """KaTeX's verdicts from node running the vendored katex.min.js; None without node."""
+    node = shutil.which("node")
+    if node is None:
+        return None
+    script = (
+        "const katex = require(process.argv[1]);"
+        "const out = JSON.parse(require('fs').readFileSync(0, 'utf8')).map((s) => {"
+        "  try { katex.renderToString(s, {throwOnError: true, strict: 'error'}); }"
+        "  catch (e) { return [false, String(e.message)]; } return [true, null]; });"
+        "process.stdout.write(JSON.stringify(out));"
+    )
+    done = subprocess.run(
+        [node, "-e", script, str(KATEX_JS)],
+        input=json.dumps(sources),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return [(bool(v), e) for v, e in json.loads(done.stdout)]
+
+
+# ---- broken copies of the im2latex formulas ---------------------------------------------------
 
 
 def drop_brace(src: str, rng: random.Random) -> str | None:
@@ -77,102 +145,72 @@ def build_cases(formulas: list[str], seed: int = 0) -> list[tuple[str, str]]:
     return cases
 
 
-def katex_verdicts(sources: list[str]) -> tuple[list[tuple[bool, str | None]], float] | None:
-    """KaTeX's verdict per formula (one node process), and ms per formula; None if missing."""
-    node = shutil.which("node")
-    if node is None or not (KATEX_DIR / "node_modules" / "katex").is_dir():
-        return None
-    payload = "".join(json.dumps(s) + "\n" for s in sources)
-    t0 = time.perf_counter()
-    out = subprocess.run(
-        [node, str(KATEX_DIR / "check.js")],
-        input=payload,
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=KATEX_DIR,
-    ).stdout.splitlines()
-    ms = (time.perf_counter() - t0) * 1000 / max(1, len(sources))
-    rows = [json.loads(line) for line in out]
-    return [(r["valid"], r["error"]) for r in rows], ms
+# ---- measuring --------------------------------------------------------------------------------
 
 
-def report(title: str, cases: list[tuple[str, str]], show: bool) -> float | None:
+def timed(check: Callable[[str], object], sources: list[str]) -> tuple[list[bool], float]:
+    check("x")  # tables loaded, V8 context made: outside the timing
+    start = time.perf_counter()
+    verdicts = [bool(check(s).valid) for s in sources]  # type: ignore[attr-defined]
+    return verdicts, (time.perf_counter() - start) * 1000 / len(sources)
+
+
+def report(
+    title: str, cases: list[tuple[str, str]], truth: list[Verdict], old: ModuleType, show: bool
+) -> None:
     sources = [s for _, s in cases]
-    check_latex("x")  # load the tables outside the timing
-    t0 = time.perf_counter()
-    ours = [check_latex(s) for s in sources]
-    ours_ms = (time.perf_counter() - t0) * 1000 / len(sources)
-    print(f"\n== {title}")
-    print(f"N formulas: {len(cases)}  ({dict(Counter(k for k, _ in cases))})")
-    print(
-        f"ours:  valid {sum(o.valid for o in ours)}, invalid {sum(not o.valid for o in ours)}"
-        f"   {ours_ms:.3f} ms/formula"
-    )
-    kx = katex_verdicts(sources)
-    if kx is None:
+    print(f"\n== {title}: {len(cases)} formulas, KaTeX: {sum(v for v, _ in truth)} valid")
+    kinds = [k for k in ["original", *MUTATIONS] if any(c[0] == k for c in cases)]
+    for name, check in (("before", old.check_latex), ("after ", check_latex)):
+        verdicts, ms = timed(check, sources)
+        agree = [v == t for v, (t, _) in zip(verdicts, truth, strict=True)]
+        conf = Counter(
+            ("K+" if t else "K-") + ("/ours+" if v else "/ours-")
+            for v, (t, _) in zip(verdicts, truth, strict=True)
+        )
+        per_kind = ", ".join(
+            f"{k} {sum(a for a, c in zip(agree, cases, strict=True) if c[0] == k)}"
+            f"/{sum(c[0] == k for c in cases)}"
+            for k in kinds
+            if len(kinds) > 1
+        )
         print(
-            "KaTeX: not available (needs node and `npm install --prefix tools/katex`): "
-            "no agreement figure"
+            f"{name}: agreement {sum(agree)}/{len(agree)} = {100 * sum(agree) / len(agree):.2f}%"
+            f"   {ms:.3f} ms/formula   wrongly accepted {conf['K-/ours+']}, wrongly rejected "
+            f"{conf['K+/ours-']}" + (f"   ({per_kind})" if per_kind else "")
         )
-        return None
-    verdicts, katex_ms = kx
-    print(
-        f"KaTeX: valid {sum(v for v, _ in verdicts)}, invalid {sum(not v for v, _ in verdicts)}"
-        f"   {katex_ms:.3f} ms/formula (node, incl. start-up)"
-    )
-    reasons = Counter(
-        re.sub(r" at position.*", "", e or "").replace("KaTeX parse error: ", "")[:60]
-        for k, (v, e) in zip(cases, verdicts, strict=True)
-        if not v and k[0] == "original"
-    )
-    if reasons:
-        print(f"KaTeX rejects originals because: {dict(reasons.most_common(6))}")
-    agree = [o.valid == v for o, (v, _) in zip(ours, verdicts, strict=True)]
-    conf = Counter(
-        (("K+" if v else "K-") + ("/ours+" if o.valid else "/ours-"))
-        for o, (v, _) in zip(ours, verdicts, strict=True)
-    )
-    pct = 100 * sum(agree) / len(agree)
-    print(f"agreement: {sum(agree)}/{len(agree)} = {pct:.2f}%")
-    print(
-        "confusion (KaTeX/ours, + valid, - invalid): "
-        + ", ".join(
-            f"{k}: {conf.get(k, 0)}" for k in ("K+/ours+", "K-/ours-", "K+/ours-", "K-/ours+")
-        )
-    )
-    for kind in ["original", *MUTATIONS]:
-        idx = [i for i, (k, _) in enumerate(cases) if k == kind]
-        if idx:
-            ok = sum(agree[i] for i in idx)
-            print(f"  {kind:9s} {ok}/{len(idx)} = {100 * ok / len(idx):.1f}%")
-    if show:
-        for i, a in enumerate(agree):
-            if not a:
-                print(f"  DISAGREE [{cases[i][0]}] {sources[i][:160]!r}")
-                print(f"    KaTeX: {verdicts[i][1]}\n    ours:  {ours[i].errors}")
-    return pct
+        if show:
+            for (kind, src), ok, (t, err) in zip(cases, agree, truth, strict=True):
+                if not ok:
+                    print(f"    DISAGREE [{kind}] KaTeX {'valid' if t else err!r}: {src[:120]!r}")
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--labels", type=Path, default=LABELS)
     ap.add_argument("--show-disagreements", action="store_true")
     args = ap.parse_args()
-    if not args.labels.is_file():
-        print(f"{args.labels} not found: nothing to measure")
-        return 1
-    rows = [json.loads(line) for line in args.labels.read_text().splitlines() if line.strip()]
-    formulas = [r["latex"] for r in rows]
-    report(
-        "im2latex formulas as labelled + mutations", build_cases(formulas), args.show_disagreements
-    )
+    old = old_parser()
+    if KATEX_TESTS.is_file():
+        rows = [json.loads(line) for line in KATEX_TESTS.read_text().splitlines() if line.strip()]
+        cases = [("original", r["latex"]) for r in rows]
+        truth = [(r["katex_valid"], r["katex_error"]) for r in rows]
+        report("KaTeX's test strings", cases, truth, old, args.show_disagreements)
+    else:
+        print(f"{KATEX_TESTS} not found: skipped")
+    if not LABELS.is_file():
+        print(f"{LABELS} not found: skipped")
+        return 0
+    formulas = [json.loads(line)["latex"] for line in LABELS.read_text().splitlines() if line]
     stripped = [re.sub(r"\\label\s*\{[^{}]*\}", "", f) for f in formulas]
-    report(
-        "same with \\label{...} removed + mutations",
-        build_cases(stripped, seed=1),
-        args.show_disagreements,
-    )
+    for title, cases in (
+        ("im2latex dev formulas as labelled + broken copies", build_cases(formulas)),
+        ("the same with \\label{...} removed + broken copies", build_cases(stripped, seed=1)),
+    ):
+        truth = node_katex([s for _, s in cases])
+        if truth is None:
+            print(f"\n== {title}: no node to run KaTeX by: skipped")
+            continue
+        report(title, cases, truth, old, args.show_disagreements)
     return 0
 
 

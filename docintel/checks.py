@@ -16,6 +16,8 @@ what is wrong in words the model can act on, since they go back into the retry p
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -37,6 +39,56 @@ def validate(text: str, schema: type[BaseModel]) -> tuple[BaseModel | None, list
         return schema.model_validate_json(text), []
     except ValidationError as exc:
         return None, [_format(e) for e in exc.errors(include_url=False)]
+
+
+def salvage(data: Any, schema: type[BaseModel]) -> tuple[dict[str, Any] | None, list[str]]:
+    """What can be kept of an answer that did not validate: the answer (JSON text or a dict)
+    with every invalid or missing value set to None, and the paths of those values.
+
+    ``(None, [])`` when the answer is not a JSON object; ``(data, [])`` when it validates.
+    """
+    if isinstance(data, str | bytes):
+        try:
+            data = json.loads(data)
+        except ValueError:
+            return None, []
+    if not isinstance(data, dict):
+        return None, []
+    data = copy.deepcopy(data)
+    try:
+        schema.model_validate(data)
+    except ValidationError as exc:
+        missing: list[str] = []
+        for error in exc.errors(include_url=False):
+            loc = error["loc"]
+            path = _path(loc)
+            if path and path not in missing:
+                missing.append(path)
+            _clear(data, loc)
+        return data, missing
+    return data, []
+
+
+def _path(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for step in loc:
+        out += f"[{step}]" if isinstance(step, int) else (f".{step}" if out else str(step))
+    return out
+
+
+def _clear(data: Any, loc: tuple[Any, ...]) -> None:
+    """Set the value at ``loc`` to None (a step that does not exist ends the walk)."""
+    node = data
+    for i, step in enumerate(loc):
+        here = (isinstance(node, dict) and step in node) or (
+            isinstance(node, list) and isinstance(step, int) and 0 <= step < len(node)
+        )
+        if not here:
+            return
+        if i == len(loc) - 1 or not isinstance(node[step], dict | list):
+            node[step] = None
+            return
+        node = node[step]
 
 
 def _format(error: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,6 +15,7 @@ from .errors import DocintelError, StoreUnavailable
 EXIT_STORE_UNAVAILABLE = 75  # EX_TEMPFAIL: the store stayed down; run again later
 
 if TYPE_CHECKING:
+    from .batch import BatchStats
     from .watch import WatchStats
 
 app = typer.Typer(
@@ -279,6 +281,161 @@ def _progress(stats: WatchStats) -> Table:
 
 
 @app.command()
+def batch(
+    schema: Annotated[str, typer.Option(help="Catalog name, module:Class or file.py:Class.")],
+    out: Annotated[
+        str,
+        typer.Option(help="results.jsonl; a folder for --format parquet and for --ray (or s3://)."),
+    ],
+    inputs: Annotated[
+        list[str] | None,
+        typer.Argument(help="Files, folders, globs ('docs/**/*.pdf'), @list.txt, URLs."),
+    ] = None,
+    from_file: Annotated[
+        Path | None, typer.Option(help="A text file of inputs (paths or URLs), one a line.")
+    ] = None,
+    output_format: Annotated[str, typer.Option("--format", help="jsonl | parquet")] = "jsonl",
+    engine: Annotated[
+        str,
+        typer.Option(help="auto | cpu | vllm | server | transformers", envvar="DOCINTEL_ENGINE"),
+    ] = "auto",
+    model: Annotated[str | None, typer.Option(help="Model id or local weights directory.")] = None,
+    batch_size: Annotated[
+        int, typer.Option("--batch", min=1, help="Documents per engine batch.")
+    ] = 8,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Preprocessing processes (default: one per core); 0: all in this process.",
+        ),
+    ] = None,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Extract again what failed in earlier runs.")
+    ] = False,
+    on_ray: Annotated[
+        bool, typer.Option("--ray", help="Run on Ray Data (a local cluster, or --ray-address).")
+    ] = False,
+    ray_address: Annotated[
+        str | None,
+        typer.Option(help="A Ray cluster to join: auto, ray://head:10001 (implies --ray)."),
+    ] = None,
+    actors: Annotated[
+        int | None, typer.Option(min=1, help="Ray: extraction actors (default: from resources).")
+    ] = None,
+    gpus_per_actor: Annotated[
+        float | None, typer.Option(min=0, help="Ray: GPUs per actor (default: 1 for vllm).")
+    ] = None,
+) -> None:
+    """Extract a schema from many documents into JSON lines or Parquet; resumable."""
+    from .batch import FORMATS, iter_inputs, run_batch
+    from .settings import get_settings
+
+    if output_format not in FORMATS:
+        raise typer.BadParameter(f"--format {output_format!r}: use jsonl or parquet")
+    specs = list(inputs or [])
+    if not specs and from_file is None:
+        raise typer.BadParameter("give inputs (files, folders, globs, @list.txt) or --from-file")
+    settings = get_settings(engine=engine, **({"model": model} if model else {}))
+    try:
+        if on_ray or ray_address:
+            from .distributed import run_batch_on_ray
+
+            stats: BatchStats = run_batch_on_ray(
+                list(iter_inputs(specs, from_file)),
+                schema,
+                out,
+                format=output_format,  # type: ignore[arg-type]
+                engine=engine,
+                address=ray_address,
+                actors=actors,
+                batch_size=batch_size,
+                gpus_per_actor=gpus_per_actor,
+                retry_failed=retry_failed,
+                settings=settings,
+            )
+        else:
+            with _BatchProgress() as show:
+                stats = run_batch(
+                    specs,
+                    schema,
+                    out,
+                    format=output_format,  # type: ignore[arg-type]
+                    engine=engine,
+                    batch_size=batch_size,
+                    workers=workers,
+                    retry_failed=retry_failed,
+                    from_file=from_file,
+                    settings=settings,
+                    progress=show.update,
+                )
+    except DocintelError as exc:
+        err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
+        raise typer.Exit(2) from None
+    err.print(_batch_summary(stats) + f" -> {out}", markup=False, highlight=False)
+    raise typer.Exit(1 if stats.failed else 0)
+
+
+def _batch_summary(s: BatchStats) -> str:
+    return (
+        f"{s.documents} documents ({s.failed} failed), {s.pages} pages in {s.seconds:.1f} s: "
+        f"{s.documents_per_second:.2f} documents/s, {s.pages_per_second:.2f} pages/s; "
+        f"{s.skipped} already done, {s.duplicates} duplicates, engine {s.engine}"
+    )
+
+
+class _BatchProgress:
+    """A rich progress bar on a terminal; elsewhere (logs, CI) a plain line every 10 s, so
+    output that is not a terminal never gets control codes."""
+
+    PLAIN_EVERY = 10.0
+
+    def __init__(self) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+        self._live = err.is_terminal
+        self._progress = Progress(
+            TextColumn("[bold]batch"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[line]}"),
+            console=err,
+            disable=not self._live,
+        )
+        self._task = self._progress.add_task("batch", total=None, line="")
+        self._printed = 0.0
+
+    def __enter__(self) -> _BatchProgress:
+        self._progress.start()
+        self._printed = time.monotonic()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def update(self, s: BatchStats) -> None:
+        eta = "-" if s.eta is None else _duration(s.eta)
+        line = (
+            f"{s.pages} pages  {s.pages_per_second:.1f} pages/s  "
+            f"{s.documents_per_second:.2f} docs/s  failed {s.failed}  "
+            f"skipped {s.skipped + s.duplicates}  ETA {eta}"
+        )
+        if self._live:
+            self._progress.update(self._task, completed=s.inputs, total=s.total, line=line)
+        elif time.monotonic() - self._printed >= self.PLAIN_EVERY:
+            total = "?" if s.total is None else s.total
+            err.print(f"{s.inputs}/{total} inputs  {line}", markup=False, highlight=False)
+            self._printed = time.monotonic()
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    return f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+@app.command()
 def status(
     out: Annotated[
         Path | None,
@@ -493,6 +650,43 @@ def _page_numbers(spec: str | None, count: int) -> list[int]:
             raise typer.BadParameter(f"pages {part!r} outside 1-{count}")
         chosen.extend(range(first - 1, last))
     return chosen
+
+
+@app.command()
+def train(
+    directory: Annotated[
+        Path, typer.Argument(help="Documents with <name>.json expected values (or img/ + key/).")
+    ],
+    schema: Annotated[str, typer.Option(help="Catalog name, module:Class or file.py:Class.")],
+    field_map: Annotated[
+        str | None,
+        typer.Option("--map", help="Expected-key to schema-path map: invoice2data | sroie."),
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Where to write the scorer (JSON).")] = Path(
+        "scorer.json"
+    ),
+    trees: Annotated[int, typer.Option(help="Boosting rounds per candidate group.")] = 150,
+) -> None:
+    """Fit the CPU engine's candidate scorer on a folder; use it with DOCINTEL_CPU_SCORER."""
+    from .evaluate import FIELD_MAPS
+    from .schemas_loader import resolve_schema
+    from .training import train as fit_folder
+
+    if field_map is not None and field_map not in FIELD_MAPS:
+        raise typer.BadParameter(f"unknown map {field_map!r}: use {', '.join(FIELD_MAPS)}")
+    try:
+        report = fit_folder(
+            directory,
+            resolve_schema(schema),
+            field_map=FIELD_MAPS.get(field_map or ""),
+            out=out,
+            trees=trees,
+        )
+    except (DocintelError, ValueError, RuntimeError) as exc:
+        err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")
+        raise typer.Exit(2) from None
+    console.print(report.render())
+    console.print(f"use it: DOCINTEL_CPU_SCORER={out} docintel extract FILE --engine cpu ...")
 
 
 if __name__ == "__main__":

@@ -191,10 +191,13 @@ class Page:
         if bbox.area == 0:
             raise ValueError(f"box {bbox} lies outside page {self.index} ({self.size})")
         want = longest_side / max(bbox.width, bbox.height)  # px per point for the crop
-        page_side = min(round(want * max(self.width, self.height)), 8192)
-        image = self.image(page_side)
-        px = self.to_pixels(bbox, page_side)
-        out = image.crop((round(px.x0), round(px.y0), round(px.x1), round(px.y1)))
+        if self.correction is None and self.document._pdf is not None:
+            out = self.document._clip(self, bbox, want)  # a PDF page as is: render the box only
+        else:
+            page_side = min(round(want * max(self.width, self.height)), 8192)
+            image = self.image(page_side)
+            px = self.to_pixels(bbox, page_side)
+            out = image.crop((round(px.x0), round(px.y0), round(px.x1), round(px.y1)))
         if max(out.size) != longest_side:
             f = longest_side / max(out.size)
             size = (max(1, round(out.width * f)), max(1, round(out.height * f)))
@@ -349,6 +352,27 @@ class Document:
         with pdf_errors(f"{self.name or 'the PDF'}: page {page.index + 1} could not be rendered"):
             pix = self._pdf[page.index].get_pixmap(
                 matrix=pymupdf.Matrix(scale, scale), colorspace=pymupdf.csRGB, alpha=False
+            )
+        return PILImage.frombytes("RGB", (pix.width, pix.height), pix.samples)
+
+    def _clip(self, page: Page, box: BBox, scale: float) -> Image.Image:
+        """The part of PDF page ``page`` inside ``box`` (points), at ``scale`` px per point:
+        MuPDF renders that part alone, not the whole page at the crop's resolution."""
+        import pymupdf
+        from PIL import Image as PILImage
+
+        from .cancel import checkpoint
+        from .pdfguard import pdf_errors
+
+        checkpoint()
+        assert self._pdf is not None
+        label = f"{self.name or 'the PDF'}: page {page.index + 1} could not be rendered"
+        with self._lock, pdf_errors(label):
+            pix = self._pdf[page.index].get_pixmap(
+                matrix=pymupdf.Matrix(scale, scale),
+                clip=pymupdf.Rect(*box.as_tuple()),
+                colorspace=pymupdf.csRGB,
+                alpha=False,
             )
         return PILImage.frombytes("RGB", (pix.width, pix.height), pix.samples)
 

@@ -14,6 +14,11 @@ that object (invoice2data's format). ``field_map`` maps expected keys to schema 
 (``INVOICE2DATA_MAP`` for invoice2data's keys); without one, every expected key that is a path
 of the schema is compared. Images go through the same code as PDFs: what the engine can read
 from them decides the figures.
+
+The SROIE layout is read too: ``img/<id>.jpg`` with ``key/<id>.json`` (company, date, address,
+total), mapped onto the catalog ``Receipt`` by ``SROIE_MAP`` and compared by SROIE's
+conventions: company and address as printed, letter for letter (case and the spaces and
+commas where lines were joined aside), the date by value, the total as the amount paid.
 """
 
 from __future__ import annotations
@@ -34,7 +39,9 @@ from .settings import Settings, get_settings
 
 __all__ = [
     "DOCUMENT_SUFFIXES",
+    "FIELD_MAPS",
     "INVOICE2DATA_MAP",
+    "SROIE_MAP",
     "DocRow",
     "EvalReport",
     "FieldCheck",
@@ -52,6 +59,14 @@ INVOICE2DATA_MAP: dict[str, str] = {
     "currency": "currency",
     "issuer": "vendor.name",
 }
+# SROIE's keys (ICDAR 2019, task 3) -> the catalog Receipt's paths.
+SROIE_MAP: dict[str, str] = {
+    "company": "merchant",
+    "date": "date",
+    "address": "address",
+    "total": "total",
+}
+FIELD_MAPS: dict[str, dict[str, str]] = {"invoice2data": INVOICE2DATA_MAP, "sroie": SROIE_MAP}
 
 
 @dataclass
@@ -209,13 +224,31 @@ def _plain(value: Any) -> Any:
 
 
 def documents(directory: Path, suffixes: Sequence[str] = DOCUMENT_SUFFIXES) -> list[Path]:
-    """The documents of a folder that have an expected ``<stem>.json`` beside them, by name."""
+    """The documents of a folder that have expected values (``expected_path``), by name:
+    ``<stem>.json`` beside them, or the SROIE layout (``img/<id>.jpg``, ``key/<id>.json``)."""
     wanted = {s.lower() for s in suffixes}
+    folder = Path(directory)
+    if sroie_layout(folder):
+        folder = folder / "img"
     return sorted(
         p
-        for p in Path(directory).iterdir()
-        if p.is_file() and p.suffix.lower() in wanted and p.with_suffix(".json").is_file()
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in wanted and expected_path(p).is_file()
     )
+
+
+def sroie_layout(directory: Path) -> bool:
+    """``img/`` with the documents and ``key/`` with their expected JSON (SROIE's layout)."""
+    return (directory / "img").is_dir() and (directory / "key").is_dir()
+
+
+def expected_path(document: Path) -> Path:
+    """Where a document's expected values are: beside it, or in ``../key/`` (SROIE)."""
+    beside = document.with_suffix(".json")
+    if beside.is_file():
+        return beside
+    key = document.parent.parent / "key" / f"{document.stem}.json"
+    return key if document.parent.name == "img" and key.is_file() else beside
 
 
 def evaluate(
@@ -236,17 +269,19 @@ def evaluate(
 
     settings = settings or get_settings()
     paths = documents(Path(directory), suffixes)
+    if field_map is None and sroie_layout(Path(directory)):
+        field_map = SROIE_MAP
     if engine == "cpu":
         from .engines.cpu import CPUEngine
 
-        engine = CPUEngine()
+        engine = CPUEngine(settings.cpu_scorer)
     start = time.perf_counter()
     results = extract_many([str(p) for p in paths], schema, engine=engine, settings=settings)
     seconds = time.perf_counter() - start
     engine_name = engine if isinstance(engine, str) else engine.name
     rows = []
     for path, result in zip(paths, results, strict=True):
-        expected = _expected(path.with_suffix(".json"))
+        expected = _expected(expected_path(path))
         got = _value(result)
         rows.append(
             DocRow(
@@ -254,7 +289,9 @@ def evaluate(
                 pages=len(result.pages),
                 ok=result.ok,
                 seconds=result.seconds,
-                checks=compare(schema, expected, got, field_map),
+                checks=compare(
+                    schema, expected, got, field_map, "sroie" if field_map is SROIE_MAP else ""
+                ),
                 errors=list(result.errors),
             )
         )
@@ -271,9 +308,11 @@ def _expected(path: Path) -> dict[str, Any]:
 
 
 def _value(result: Any) -> dict[str, Any]:
-    """The extracted value; when it did not validate, the last answer's JSON (partial)."""
+    """The extracted value; when it did not validate, what was filled (``Result.partial``)."""
     if result.value is not None:
         return result.value.model_dump(mode="json")
+    if getattr(result, "partial", None):
+        return result.partial
     for attempt in reversed(result.attempts):
         try:
             data = json.loads(attempt.text)
@@ -292,8 +331,10 @@ def compare(
     expected: dict[str, Any],
     got: dict[str, Any],
     field_map: dict[str, str] | None = None,
+    convention: str = "",
 ) -> list[FieldCheck]:
-    """Field checks for one document: mapped keys, or every expected path of the schema."""
+    """Field checks for one document: mapped keys, or every expected path of the schema.
+    ``convention="sroie"``: strings compared as SROIE does (``same_value``)."""
     if field_map is not None:
         pairs = [(k, field_map[k]) for k in field_map if k in expected]
         values = {k: expected[k] for k, _ in pairs}
@@ -304,9 +345,8 @@ def compare(
     for key, path in pairs:
         kind = _kind(schema, path) or "other"
         value = _get(got, path)
-        checks.append(
-            FieldCheck(key, path, values[key], value, same_value(kind, values[key], value))
-        )
+        right = same_value(kind, values[key], value, convention)
+        checks.append(FieldCheck(key, path, values[key], value, right))
     return checks
 
 
@@ -341,7 +381,7 @@ def _get(value: Any, path: str) -> Any:
 
 def _kind(schema: type[BaseModel], path: str) -> str | None:
     """The fill kind of the field at ``path`` ("date", "number", "str"...), None if none."""
-    from .fill import _spec
+    from .engines.cpu.schema import _spec
 
     model: type[BaseModel] | None = schema
     kind = None
@@ -388,8 +428,13 @@ def _number(value: Any) -> float | None:
     return parsed[0] if parsed else None
 
 
-def same_value(kind: str, expected: Any, got: Any) -> bool:
-    """Whether an extracted value matches the expected one, normalised by kind."""
+def same_value(kind: str, expected: Any, got: Any, convention: str = "") -> bool:
+    """Whether an extracted value matches the expected one, normalised by kind.
+
+    ``convention="sroie"``: strings must hold the same characters in the same order, case
+    aside and ignoring spaces and commas (SROIE joins an address's lines with spaces, a
+    schema may join them with ", "); everything else as usual.
+    """
     if expected is None or expected == "":
         return got is None or got == "" or got == []
     if got is None:
@@ -407,4 +452,10 @@ def same_value(kind: str, expected: Any, got: Any) -> bool:
         return _currency(expected) == _currency(got)
     if isinstance(expected, list | dict):
         return expected == got
+    if convention == "sroie":
+        return _squeeze(expected) == _squeeze(got)
     return _norm(expected) == _norm(got)
+
+
+def _squeeze(text: Any) -> str:
+    return re.sub(r"[\s,]+", "", str(text).casefold())

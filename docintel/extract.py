@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from .budget import admit, admit_regions
-from .checks import semantic_errors
+from .checks import salvage, semantic_errors
 from .document import Document, Page, PageImages, RegionKind
 from .engines import Engine, get_engine
 from .errors import DocintelError, EmptyDocument
@@ -254,6 +254,8 @@ def _extract_docs(
         if result.value is not None and provenance:
             earlier = _candidates(schema, jobs) if len(jobs) == 1 else []
             result.provenance = locate(result.value, doc, result.pages, attempts_values=earlier)
+        elif result.partial and provenance:  # what was filled of a value that did not validate
+            result.provenance = locate(result.partial, doc, result.pages)  # type: ignore[arg-type]
         result.timings = {
             "render": rendered,
             "generate": spent * len(jobs) / len(all_jobs),  # the batch's time, shared out
@@ -283,25 +285,54 @@ def _candidates(schema: type[BaseModel], jobs: list[Job]) -> list[BaseModel]:
 
 
 def _combine(schema: type[T], jobs: list[Job]) -> Result[T]:
-    """One result from a document's jobs: a single job as is, several parts merged."""
+    """One result from a document's jobs: a single job as is, several parts merged.
+
+    A part that did not validate on its own (no invoice number on page 9) still gives what it
+    filled: the parts' values are merged first and the merged value is what is checked.
+    """
     attempts = [a for job in jobs for a in job.attempts]
     failed = [job for job in jobs if not job.done]
-    if failed:
-        errors = [e for job in failed for e in (job.attempts[-1].errors if job.attempts else [])]
-        value = jobs[0].value if len(jobs) == 1 else None
-        return Result(schema, value, False, attempts=attempts, errors=errors)  # type: ignore[arg-type]
     if len(jobs) == 1:
-        return Result(schema, jobs[0].value, True, attempts=attempts)  # type: ignore[arg-type]
+        job = jobs[0]
+        if job.done:
+            return Result(schema, job.value, True, attempts=attempts)  # type: ignore[arg-type]
+        errors = job.attempts[-1].errors if job.attempts else []
+        partial = job.partial if job.value is None else None
+        missing = job.missing if job.value is None else []
+        return Result(
+            schema,
+            job.value,  # type: ignore[arg-type]
+            False,
+            attempts=attempts,
+            errors=list(errors),
+            partial=partial,
+            missing=list(missing),
+        )
     merged: dict[str, Any] = {}
     for job in jobs:
-        assert job.value is not None
-        merged = _merge(merged, job.value.model_dump())
+        part = job.value.model_dump() if job.value is not None else job.partial
+        if part is not None:
+            merged = _merge(merged, part)
+    part_errors = [e for job in failed for e in (job.attempts[-1].errors if job.attempts else [])]
+    if not merged:
+        return Result(schema, None, False, attempts=attempts, errors=part_errors)
     try:
         value = schema.model_validate(merged)
     except ValidationError as exc:
         errors = [f"merging the parts: {e['msg']} at {e['loc']}" for e in exc.errors()]
-        return Result(schema, None, False, attempts=attempts, errors=errors)
+        partial, missing = salvage(merged, schema)
+        return Result(
+            schema,
+            None,
+            False,
+            attempts=attempts,
+            errors=errors,
+            partial=partial,
+            missing=missing,
+        )
     errors = semantic_errors(value)
+    # a part that failed for another reason than what the merge supplies keeps the result failed
+    errors += [e for e in part_errors if e.startswith("engine error")]
     return Result(schema, value, not errors, attempts=attempts, errors=errors)
 
 

@@ -1,27 +1,71 @@
-"""LaTeX validity checks for extracted formulas, modelled on KaTeX's parser.
+"""LaTeX validity with KaTeX itself as the judge, and MathML.
 
-`check_latex` accepts what KaTeX accepts (``katex.renderToString(src, {throwOnError: true,
-strict: "error"})``) and rejects the rest with messages a model can act on: unbalanced
-braces, unknown control sequences (with a "did you mean" hint), broken environments,
-``\\left`` without ``\\right``, missing arguments, double superscripts, stray ``&``...
+``check_latex(src)`` answers what ``katex.renderToString(src, {throwOnError: true, strict:
+"error"})`` answers, because it asks KaTeX: KaTeX 0.16.22's own ``katex.min.js`` (vendored in
+``docintel/data/katex/``, MIT) runs in-process in an embedded V8 (mini-racer:
+``pip install 'docintel[latex]'``). A rejected formula gets KaTeX's error with its position,
+and, where a model can act on it, a hint: the nearest command or environment KaTeX knows for an
+unknown one ("did you mean \\frac?"), or the mode a command belongs to.
 
-It is pure Python: the control sequences, symbols, environments and delimiters KaTeX knows
-are read from ``docintel/data/katex_macros.txt``, generated from KaTeX's own tables by
-``tools/katex/gen_macros.js``.  ``bench/latex.py`` measures agreement with KaTeX itself.
+Bounded: formulas over ``MAX_LENGTH`` characters are refused unread; each call may run for
+``TIMEOUT`` seconds in a heap of at most ``MAX_MEMORY`` bytes. V8 contexts come from a small
+pool (at most one per core, each made on first need: V8 itself costs about 60 MB once, each
+context about 30 ms and 5 MB more), so no two threads use one at once and memory does not grow
+with the number of threads (the service runs up to ``max_queue`` of them).
 """
 
 from __future__ import annotations
 
+import asyncio
+import atexit
+import contextlib
 import difflib
+import os
 import re
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any
 
-__all__ = ["LatexCheck", "check_latex", "to_mathml"]
+from .errors import EngineUnavailable
 
-_DATA = Path(__file__).parent / "data" / "katex_macros.txt"
+__all__ = ["KATEX_VERSION", "MAX_LENGTH", "LatexCheck", "check_latex", "to_mathml"]
+
+KATEX_VERSION = "0.16.22"
+MAX_LENGTH = 20_000  # characters; a formula is a few hundred
+TIMEOUT = 2.0  # seconds per KaTeX call (a long formula takes a few ms)
+MAX_MEMORY = 256 * 2**20  # V8 heap per context
+
+_KATEX_JS = Path(__file__).parent / "data" / "katex" / "katex.min.js"
+
+# What runs in V8 beside KaTeX: one call per formula, plain data back.
+_GLUE = """
+var __docintel = {
+  check: function (src, display) {
+    try {
+      katex.renderToString(src, {throwOnError: true, strict: "error", displayMode: display});
+      return null;
+    } catch (e) {
+      if (e instanceof katex.ParseError) {
+        return {message: e.rawMessage, position: e.position === undefined ? null : e.position};
+      }
+      return {message: String(e && e.name) + ": " + String(e && e.message), position: null};
+    }
+  },
+  mathml: function (src, display) {
+    try {
+      return katex.renderToString(
+        src, {throwOnError: true, strict: "error", displayMode: display, output: "mathml"});
+    } catch (e) {
+      return null;
+    }
+  },
+};
+"""
 
 
 @dataclass(frozen=True)
@@ -32,666 +76,236 @@ class LatexCheck:
     errors: list[str] = field(default_factory=list)
 
 
-class _Cs(NamedTuple):
-    flags: str  # m/t: math/text mode, a: allowed as bare argument, i: infix, p: primitive
-    nargs: int
-    nopt: int
-    argtypes: tuple[str, ...]
-    kind: str  # symbol | macro | implicit | KaTeX node type (op, genfrac, ...)
-
-
-class _Tables(NamedTuple):
-    cs: dict[str, _Cs]
-    chars: dict[str, str]
-    envs: dict[str, tuple[int, bool]]  # name -> (number of args, display mode only)
-    delims: frozenset[str]
-    names: tuple[str, ...]  # control words, for "did you mean"
-
-
-@lru_cache(maxsize=1)
-def _tables() -> _Tables:
-    cs: dict[str, _Cs] = {}
-    chars: dict[str, str] = {}
-    envs: dict[str, tuple[int, bool]] = {}
-    delims: set[str] = set()
-    for line in _DATA.read_text(encoding="utf-8").splitlines():
-        if not line or line.startswith("#"):
-            continue
-        parts = line.split("\t")
-        if parts[0] == "cs":
-            _, name, flags, nargs, nopt, argtypes, kind = parts
-            types = tuple(argtypes.split(",")) if argtypes != "-" else ()
-            cs[name] = _Cs(flags, int(nargs), int(nopt), types, kind)
-        elif parts[0] == "sym":
-            chars[parts[1]] = parts[2]
-        elif parts[0] == "env":
-            envs[parts[1]] = (int(parts[2]), "d" in parts[3])
-        elif parts[0] == "delim":
-            delims.add(parts[1])
-    names = tuple(n for n in cs if re.fullmatch(r"\\[a-zA-Z]+", n))
-    return _Tables(cs, chars, envs, frozenset(delims), names)
-
-
-# KaTeX's lexer: whitespace, control space, control word (eats trailing spaces), control
-# symbol, comment, or one character (with combining marks).
-_TOKEN_RE = re.compile(
-    r"(?P<ws>[ \r\n\t]+)"
-    r"|(?P<cspace>\\(?:\n|[ \r\t]+\n?)[ \r\t]*)"
-    r"|(?P<verb>\\verb\*?(?P<vd>[^a-zA-Z*\s]).*?(?P=vd))"
-    r"|(?P<cw>\\[a-zA-Z@]+)[ \r\n\t]*"
-    r"|(?P<csym>\\[^\ud800-\udfff])"
-    r"|(?P<comment>%[^\n]*\n?)"
-    r"|(?P<ch>[^\\][\u0300-\u036f]*)"
-    r"|(?P<bad>\\)",
-    re.DOTALL,
-)
-
-_END_OF_EXPR = frozenset({"}", "\\endgroup", "\\end", "\\right", "&"})
-_SIZE_RE = re.compile(r"^[-+]? *(?:\d+(?:\.\d*)?|\.\d+) *([a-z]{2})$")
-_SIZE_PREFIX_RE = re.compile(r"^[-+]? *(?:\d+(?:\.\d*)?|\.\d+) *([a-z]{2})")
-_COLOR_RE = re.compile(r"^(#[a-f0-9]{3}|#?[a-f0-9]{6}|[a-z]+)$", re.IGNORECASE)
-_UNITS = frozenset(
-    {"pt", "mm", "cm", "in", "bp", "pc", "dd", "cc", "nd", "nc", "sp", "px", "em", "ex", "mu"}
-)
-_INLINE_ENV = {
-    "align": "aligned",
-    "align*": "aligned",
-    "alignat": "alignedat",
-    "gather": "gathered",
-}
-_MATRICES = frozenset({"pmatrix*", "bmatrix*", "Bmatrix*", "vmatrix*", "Vmatrix*", "matrix*"})
-_ARRAY_ENVS = frozenset({"array", "darray"})
-_DEF_CMDS = frozenset({"\\def", "\\gdef", "\\edef", "\\xdef", "\\global"})
-_NEWCMD = frozenset({"\\newcommand", "\\renewcommand", "\\providecommand"})
-
-
-class _Error(Exception):
-    pass
-
-
-def _tokenize(source: str) -> tuple[list[str], set[int]]:
-    """KaTeX tokens (whitespace and comments dropped) and the indices of the tokens that
-    whitespace precedes; raises `_Error`."""
-    toks: list[str] = []
-    spaced: set[int] = set()
-    for m in _TOKEN_RE.finditer(source):
-        kind = m.lastgroup
-        if kind == "ws" or kind == "verb":
-            if kind == "verb":
-                toks.append("\\verb")
-            else:
-                spaced.add(len(toks))
-            continue
-        if kind == "comment":
-            if not m.group().endswith("\n"):
-                raise _Error(
-                    "'%' comment runs to the end of the formula (add a newline or drop it)"
-                )
-            continue
-        if kind == "bad":
-            raise _Error("lone '\\' at the end of the formula")
-        if kind == "cspace":
-            toks.append("\\ ")
-        elif kind == "cw":
-            toks.append(m.group("cw"))
-        else:
-            toks.append(m.group())
-    return toks, spaced
-
-
-@lru_cache(maxsize=4096)
-def _suggest(name: str, names: tuple[str, ...]) -> str:
-    """A " (did you mean ...?)" hint for a misspelled name, or ""."""
-    pool = [n for n in names if abs(len(n) - len(name)) <= 2]
-    close = difflib.get_close_matches(name, pool, n=1, cutoff=0.75)
-    return f" (did you mean {close[0]}?)" if close else ""
-
-
-def _user_macros(toks: list[str]) -> dict[str, _Cs]:
-    """Macros the formula defines itself with \\def / \\newcommand."""
-    found: dict[str, _Cs] = {}
-    for i, t in enumerate(toks[:-1]):
-        name = ""
-        if t in _DEF_CMDS and toks[i + 1].startswith("\\"):
-            name = toks[i + 1]
-        elif t in _NEWCMD:
-            name = toks[i + 2] if toks[i + 1] == "{" and i + 2 < len(toks) else toks[i + 1]
-        if name.startswith("\\"):
-            found[name] = _Cs("amt", 0, 0, (), "macro")
-    return found
-
-
-def _static_checks(toks: list[str], tables: _Tables, known: dict[str, _Cs]) -> list[str]:
-    """Whole-formula checks that can report several problems at once."""
-    errors: list[str] = []
-    depth = extra = 0
-    for t in toks:
-        if t == "{":
-            depth += 1
-        elif t == "}":
-            if depth:
-                depth -= 1
-            else:
-                extra += 1
-    if depth:
-        errors.append(f"unbalanced braces: {depth} '{{' not closed")
-    if extra:
-        errors.append(f"unbalanced braces: {extra} '}}' without a matching '{{'")
-
-    unknown: list[str] = []
-    for t in toks:
-        if t.startswith("\\") and t not in known and t not in unknown:
-            unknown.append(t)
-    for t in unknown:
-        errors.append(f"unknown control sequence {t}{_suggest(t, tables.names)}")
-
-    stack: list[str] = []
-    for i, t in enumerate(toks):
-        if t not in ("\\begin", "\\end"):
-            continue
-        name = _env_name(toks, i + 1)
-        if name is None:
-            errors.append(f"{t} must be followed by an environment name in braces")
-            continue
-        if t == "\\begin":
-            if name not in tables.envs:
-                hint = _suggest(name, tuple(tables.envs))
-                errors.append(f"unknown environment '{name}'{hint}")
-            stack.append(name)
-        elif not stack:
-            errors.append(f"\\end{{{name}}} without a matching \\begin{{{name}}}")
-        elif stack[-1] != name:
-            errors.append(f"environment '{stack[-1]}' closed by \\end{{{name}}}")
-            stack.pop()
-        else:
-            stack.pop()
-    for name in reversed(stack):
-        errors.append(f"environment '{name}' opened but not closed (add \\end{{{name}}})")
-    return errors
-
-
-def _env_name(toks: list[str], i: int) -> str | None:
-    if i >= len(toks) or toks[i] != "{":
-        return None
-    out = []
-    for t in toks[i + 1 :]:
-        if t == "}":
-            return "".join(out)
-        if t == "{":
-            return None
-        out.append(t)
-    return None
-
-
-class _Parser:
-    """A recursive-descent check that follows KaTeX's Parser closely enough for verdicts."""
-
-    def __init__(
-        self,
-        toks: list[str],
-        spaced: set[int],
-        tables: _Tables,
-        known: dict[str, _Cs],
-        display: bool,
-    ):
-        self.toks = toks
-        self.spaced = spaced
-        self.n = len(toks)
-        self.i = 0
-        self.t = tables
-        self.known = known
-        self.display = display
-        self.leftright = 0
-
-    def peek(self) -> str | None:
-        return self.toks[self.i] if self.i < self.n else None
-
-    def parse(self) -> None:
-        self.expression("math", frozenset())
-        tok = self.peek()
-        if tok is None:
-            return
-        if tok == "}":
-            raise _Error("unbalanced braces: '}' without a matching '{'")
-        if tok == "&":
-            raise _Error("'&' outside an environment (use it inside \\begin{array}...\\end{array})")
-        if tok == "\\right":
-            raise _Error("\\right without a matching \\left")
-        if tok == "\\end":
-            raise _Error("\\end without a matching \\begin")
-        raise _Error(f"unexpected {tok}")
-
-    def expression(self, mode: str, stops: frozenset[str]) -> None:
-        infix = 0
-        while True:
-            tok = self.peek()
-            if tok is None or tok in _END_OF_EXPR or tok in stops:
-                return
-            if mode == "math" and tok in ("\\limits", "\\nolimits"):
-                raise _Error(f"{tok} must follow a math operator such as \\sum or \\int")
-            info = self.known.get(tok)
-            if info is not None and "i" in info.flags and info.kind == "infix":
-                if mode[0] not in info.flags:
-                    raise _Error(f"{tok} cannot be used in {mode} mode")
-                infix += 1
-                if infix > 1:
-                    raise _Error(f"only one infix operator ({tok}) per group: add braces")
-                self.i += 1
-                if self.peek() in ("^", "_", "'"):
-                    raise _Error(f"{tok} cannot take a superscript or subscript: add braces")
-                continue
-            self.atom(mode)
-
-    def atom(self, mode: str) -> None:
-        base = self.group(mode, None)
-        if mode == "text":
-            return
-        sup = sub = False
-        while True:
-            tok = self.peek()
-            if tok in ("\\limits", "\\nolimits"):
-                info = self.known.get(base or "")
-                if base is None or not (
-                    base in ("op", "operatorname") or (info is not None and "o" in info.flags)
-                ):
-                    raise _Error(f"{tok} must follow a math operator such as \\sum or \\int")
-                self.i += 1
-            elif tok == "^" or tok == "_":
-                if sup if tok == "^" else sub:
-                    what = "superscript" if tok == "^" else "subscript"
-                    raise _Error(f"double {what}: group it, e.g. x^{{a}}{tok}{{b}} -> {{x^{{a}}}}")
-                self.i += 1
-                if self.group(mode, "superscript" if tok == "^" else "subscript") is None:
-                    raise _Error(f"expected a group after '{tok}'")
-                if tok == "^":
-                    sup = True
-                else:
-                    sub = True
-            elif tok == "'":
-                if sup:
-                    raise _Error("double superscript: a prime after a superscript")
-                self.i += 1
-                while self.peek() == "'" and self.i not in self.spaced:
-                    self.i += 1
-                if self.peek() == "^" and self.i not in self.spaced:
-                    self.i += 1
-                    if self.group(mode, "superscript") is None:
-                        raise _Error("expected a group after '^'")
-                sup = True
-            else:
-                return
-
-    def group(self, mode: str, arg: str | None) -> str | None:
-        """Parse one group or atom nucleus; returns a kind string, or None if there is none."""
-        tok = self.peek()
-        if tok is None or tok in _END_OF_EXPR:
-            return None
-        if tok == "{" or tok == "\\begingroup":
-            self.i += 1
-            close = "}" if tok == "{" else "\\endgroup"
-            self.expression(mode, frozenset())
-            got = self.peek()
-            if got != close:
-                if got is None:
-                    raise _Error("unbalanced braces: '{' not closed")
-                raise _Error(f"expected '{close}' but found {got}")
-            self.i += 1
-            return "group"
-        if tok in ("\\limits", "\\nolimits"):
-            if mode == "text":
-                raise _Error(f"{tok} inside text: move it out of \\text{{...}}")
-            return None  # atom() reports it unless it follows an operator
-        if mode == "math" and tok in ("'", "^", "_"):
-            return None  # scripts with no base: atom() handles them
-        if tok.startswith("\\") and len(tok) > 1:
-            return self.control(tok, mode, arg)
-        return self.char(tok, mode)
-
-    def char(self, tok: str, mode: str) -> str:
-        self.i += 1
-        if tok == "$":
-            if mode == "math":
-                raise _Error("'$' inside math: drop the dollar signs")
-            self.expression("math", frozenset({"$"}))
-            if self.peek() != "$":
-                raise _Error("'$' opened inside text but not closed")
-            self.i += 1
-            return "group"
-        if tok in ("^", "_"):
-            if mode == "text":
-                raise _Error(f"'{tok}' inside text: move it out of \\text{{...}}")
-            raise _Error(f"expected a group after '{tok}'")
-        if tok == "\\ " or tok == "~":
-            return "symbol"
-        flags = self.t.chars.get(tok[0])
-        if flags is None and mode == "text" and not tok.isascii():
-            return "symbol"  # KaTeX renders accented and other scripts' letters in text
-        if flags is None:
-            if mode == "math" and not tok.isascii():
-                raise _Error(f"unicode character '{tok}' in math: use a LaTeX command or \\text")
-            if tok[0] in "#":
-                raise _Error("'#' outside a macro definition: write \\#")
-            if not tok.isascii():
-                raise _Error(f"unsupported unicode character '{tok}'")
-            return "symbol"
-        if mode[0] not in flags:
-            if mode == "math":
-                raise _Error(f"text character '{tok}' in math: use a LaTeX command or \\text")
-            raise _Error(f"character '{tok}' is not allowed in text mode")
-        return "symbol"
-
-    def control(self, tok: str, mode: str, arg: str | None) -> str:
-        info = self.known.get(tok)
-        if info is None:
-            raise _Error(f"unknown control sequence {tok}{_suggest(tok, self.t.names)}")
-        if tok == "\\right":
-            raise _Error("\\right without a matching \\left")
-        if tok == "\\end":
-            raise _Error("\\end without a matching \\begin")
-        self.i += 1
-        if arg is not None and "a" not in info.flags:
-            raise _Error(f"{tok} used as a {arg} without braces: write {{{tok}...}}")
-        if mode == "text" and "t" not in info.flags:
-            raise _Error(f"{tok} cannot be used in text mode (inside \\text{{...}})")
-        if mode == "math" and "m" not in info.flags:
-            raise _Error(f"{tok} cannot be used in math mode")
-        if tok == "\\left":
-            return self.left_right()
-        if tok == "\\begin":
-            return self.environment()
-        if tok == "\\middle":
-            if not self.leftright:
-                raise _Error("\\middle without a preceding \\left")
-            self.delimiter(tok)
-            return "symbol"
-        if info.kind == "delimsizing":
-            self.delimiter(tok)
-            return "symbol"
-        if tok in ("\\hline", "\\hdashline"):
-            raise _Error(f"{tok} is valid only at the start of a row of an array")
-        if tok == "\\tag" and not self.display:
-            raise _Error("\\tag works only in display equations")
-        if tok in ("\\\\", "\\newline", "\\cr"):
-            if tok == "\\\\" and self.peek() == "[":
-                self.size_group(tok)
-            return "symbol"
-        if tok in _DEF_CMDS or tok in _NEWCMD:
-            return self.skip_definition()
-        if info.kind == "macro" and tok in ("\\hspace", "\\operatorname") and self.peek() == "*":
-            self.i += 1
-        got_opt = False
-        for k in range(info.nopt):
-            if self.peek() == "[":
-                types = info.argtypes
-                self.optional_arg(tok, mode, types[k] if k < len(types) else "-")
-                got_opt = True
-        for k in range(info.nargs):
-            types = info.argtypes[info.nopt :]
-            kind = types[k] if k < len(types) else "-"
-            if kind == "-" and ("p" in info.flags or (info.kind == "sqrt" and not got_opt)):
-                kind = "primitive"
-            elif kind == "size" and info.kind == "macro":
-                kind = "macro-size"
-            self.argument(tok, mode, kind)
-        return tok if info.kind == "macro" else info.kind
-
-    def delimiter(self, cmd: str) -> None:
-        tok = self.peek()
-        if tok is None or tok not in self.t.delims:
-            found = "nothing" if tok is None else f"'{tok}'"
-            raise _Error(
-                f"{cmd} must be followed by a delimiter such as ( [ \\{{ | . , got {found}"
-            )
-        self.i += 1
-
-    def left_right(self) -> str:
-        self.delimiter("\\left")
-        self.leftright += 1
-        self.expression("math", frozenset())
-        self.leftright -= 1
-        if self.peek() != "\\right":
-            raise _Error("\\left without a matching \\right (add \\right. if needed)")
-        self.i += 1
-        self.delimiter("\\right")
-        return "leftright"
-
-    def raw_group(self, cmd: str) -> list[str]:
-        """Tokens of a required `{...}` argument, unparsed."""
-        start, end = self.raw_span(cmd)
-        return self.toks[start:end]
-
-    def raw_span(self, cmd: str) -> tuple[int, int]:
-        """Token range inside a required `{...}` argument (or of a single-token one)."""
-        if self.peek() != "{":
-            tok = self.peek()
-            if tok is None or tok in _END_OF_EXPR:
-                raise _Error(f"missing argument for {cmd}")
-            self.i += 1
-            return self.i - 1, self.i
-        depth = 0
-        start = self.i
-        while self.i < self.n:
-            t = self.toks[self.i]
-            self.i += 1
-            if t == "{":
-                depth += 1
-            elif t == "}":
-                depth -= 1
-                if depth == 0:
-                    return start + 1, self.i - 1
-        raise _Error("unbalanced braces: '{' not closed")
-
-    def text_of(self, start: int, end: int) -> str:
-        """Source text of tokens[start:end], with the whitespace between them."""
-        out = []
-        for k in range(start, end + 1):
-            if k in self.spaced and (k < end or self.toks[k] == "}"):
-                out.append(" ")
-            if k < end:
-                out.append(self.toks[k])
-        return "".join(out)
-
-    def size_group(self, cmd: str) -> None:
-        close = "]" if self.peek() == "[" else "}"
-        self.i += 1
-        start = self.i
-        while self.peek() not in (close, None):
-            self.i += 1
-        if self.peek() is None:
-            raise _Error(f"'{'[' if close == ']' else '{'}' opened after {cmd} but not closed")
-        self.i += 1
-        self.check_size(self.text_of(start, self.i - 1), cmd)
-
-    def check_size(self, text: str, cmd: str) -> None:
-        m = _SIZE_RE.match(text.strip())
-        if not m or m.group(1) not in _UNITS:
-            raise _Error(f"invalid size '{text}' for {cmd}: use a number and a unit, e.g. 4pt")
-
-    def argument(self, cmd: str, mode: str, kind: str) -> None:
-        if kind in ("url", "raw"):
-            self.raw_group(cmd)
-            return
-        if kind == "color":
-            text = self.text_of(*self.raw_span(cmd))
-            if not _COLOR_RE.match(text):
-                raise _Error(f"invalid color '{text}' for {cmd}: use a name or #rrggbb")
-            return
-        if kind == "size":
-            self.check_size(self.text_of(*self.raw_span(cmd)), cmd)
-            return
-        if kind == "macro-size":  # \hspace{..} -> \hskip: a size, then anything
-            text = self.text_of(*self.raw_span(cmd)).strip()
-            m = _SIZE_PREFIX_RE.match(text)
-            if not m or m.group(1) not in _UNITS:
-                raise _Error(f"invalid size '{text}' for {cmd}: use a number and a unit, e.g. 4pt")
-            return
-        sub_mode = {"text": "text", "hbox": "text", "math": "math"}.get(kind, mode)
-        tok = self.peek()
-        if tok is None or tok in _END_OF_EXPR:
-            raise _Error(f"missing argument for {cmd}: add {{...}}")
-        if kind == "primitive":
-            if self.group(sub_mode, f"argument to {cmd}") is None:
-                raise _Error(f"missing argument for {cmd}: add {{...}}")
-            return
-        if tok == "{":
-            self.group(sub_mode, None)
-            return
-        # A bare argument is one token, parsed on its own (\vec\mathbf x lacks an argument).
-        sub = _Parser(self.toks[self.i : self.i + 1], set(), self.t, self.known, self.display)
-        self.i += 1
-        sub.expression(sub_mode, frozenset())
-        if sub.peek() is not None:
-            raise _Error(f"missing argument for {cmd}: add {{...}}")
-
-    def optional_arg(self, cmd: str, mode: str, kind: str) -> None:
-        self.i += 1  # '['
-        start = self.i
-        depth = 0
-        while self.i < self.n:
-            t = self.toks[self.i]
-            if t == "{":
-                depth += 1
-            elif t == "}":
-                depth -= 1
-            elif t == "]" and depth == 0:
-                break
-            self.i += 1
-        else:
-            raise _Error(f"'[' opened after {cmd} but not closed")
-        end = self.i
-        self.i += 1
-        if kind == "size":
-            self.check_size("".join(self.toks[start:end]), cmd)
-            return
-        if kind in ("color", "url", "raw"):
-            return
-        sub = _Parser(self.toks[start:end], set(), self.t, self.known, self.display)
-        sub.leftright = self.leftright
-        sub.expression(mode, frozenset())
-        if sub.peek() is not None:
-            raise _Error(f"unexpected {sub.peek()} in the optional argument of {cmd}")
-
-    def skip_definition(self) -> str:
-        # \def\name#1{body} or \newcommand{\name}[n]{body}: skip to the end of the body.
-        while self.peek() not in (None, "{") or (
-            self.peek() == "{" and self.i + 1 < self.n and self.toks[self.i + 1].startswith("\\")
-        ):
-            if self.peek() == "{":
-                self.raw_group("\\newcommand")
-            else:
-                self.i += 1
-        self.raw_group("\\def")
-        return "internal"
-
-    def env_name(self, cmd: str) -> str:
-        start, end = self.raw_span(cmd)
-        if any(k in self.spaced for k in range(start, end + 1)):
-            raise _Error(f"spaces in the environment name after {cmd}: write {cmd}{{name}}")
-        return "".join(self.toks[start:end])
-
-    def environment(self) -> str:
-        name = self.env_name("\\begin")
-        if name not in self.t.envs:
-            raise _Error(f"unknown environment '{name}'{_suggest(name, tuple(self.t.envs))}")
-        nargs, display_only = self.t.envs[name]
-        if display_only and not self.display:
-            alt = _INLINE_ENV.get(name)
-            hint = f": use '{alt}'" if alt else ""
-            raise _Error(f"environment '{name}' works only in display mode{hint}")
-        max_cols = 0
-        if name in _MATRICES and self.peek() == "[":
-            self.optional_arg("\\begin", "math", "raw")
-        if nargs:
-            spec = self.raw_group("\\begin{" + name + "}")
-            if name in _ARRAY_ENVS or name == "subarray":
-                for c in spec:
-                    if c not in ("l", "c", "r", "|", ":"):
-                        raise _Error(f"unknown column alignment '{c}' in {{{name}}}: use l, c or r")
-                max_cols = len(spec)
-                if name == "subarray" and len(spec) != 1:
-                    raise _Error("{subarray} can contain only one column")
-            elif name.startswith("align"):
-                if not "".join(spec).strip().isdigit():
-                    raise _Error(
-                        f"{{{name}}} needs a number of columns, e.g. \\begin{{{name}}}{{2}}"
-                    )
-                max_cols = 2 * int("".join(spec))
-        if name == "split":
-            max_cols = 2
-        elif name in ("equation", "equation*"):
-            max_cols = 1
-        row_stops = frozenset({"\\\\", "\\cr"})
-        self.hlines()
-        cells = 1
-        while True:
-            self.expression("math", row_stops)
-            tok = self.peek()
-            if tok == "&":
-                if max_cols and cells >= max_cols:
-                    if name in _ARRAY_ENVS:
-                        raise _Error(f"more '&' cells than columns declared in {{{name}}}")
-                    raise _Error(f"too many '&' in a row of {{{name}}}")
-                cells += 1
-                self.i += 1
-            elif tok in row_stops:
-                self.i += 1
-                if tok == "\\\\" and self.peek() == "[":
-                    self.size_group("\\\\")
-                self.hlines()
-                cells = 1
-            elif tok == "\\end":
-                self.i += 1
-                end = self.env_name("\\end")
-                if end != name:
-                    raise _Error(f"environment '{name}' closed by \\end{{{end}}}")
-                return "environment"
-            elif tok is None:
-                raise _Error(f"environment '{name}' opened but not closed (add \\end{{{name}}})")
-            elif tok == "}":
-                raise _Error(f"'}}' inside environment '{name}' closes a group opened outside it")
-            else:
-                raise _Error(f"unexpected {tok} inside environment '{name}'")
-
-    def hlines(self) -> None:
-        while self.peek() in ("\\hline", "\\hdashline"):
-            self.i += 1
-
-
 def check_latex(source: str, *, display: bool = False) -> LatexCheck:
-    """Check a formula the way KaTeX (throwOnError, strict "error") would.
+    """KaTeX's verdict on ``source`` (throwOnError, strict "error"), with hints on failure.
 
     `display` selects KaTeX's display mode (it allows align/gather/equation and \\tag); the
-    default matches ``katex.renderToString``'s default, inline.
+    default matches ``katex.renderToString``'s default, inline. Raises ``EngineUnavailable``
+    when mini-racer is not installed.
     """
-    if not source.strip():
-        return LatexCheck(False, ["empty formula"])
-    tables = _tables()
+    if len(source) > MAX_LENGTH:
+        return LatexCheck(
+            False, [f"the formula is {len(source)} characters, over {MAX_LENGTH}: shorten it"]
+        )
     try:
-        toks, spaced = _tokenize(source)
-    except _Error as exc:
+        with _pool().borrow() as racer:
+            found = _call(racer, "__docintel.check", source, display)
+            if found is None:
+                return LatexCheck(True, [])
+            message, position = found["message"], found["position"]
+            if message.startswith("RangeError"):  # KaTeX recursed past V8's stack
+                message = f"the formula is nested too deeply for KaTeX ({message})"
+            elif position is not None and position >= len(source):
+                message += " at the end of the formula"
+            elif position is not None:
+                message += f" at position {position + 1}"
+            return LatexCheck(False, [message + _hint(racer, found["message"])])
+    except _Failed as exc:
         return LatexCheck(False, [str(exc)])
-    known = tables.cs
-    if any(t in _DEF_CMDS or t in _NEWCMD for t in toks):
-        known = {**known, **_user_macros(toks)}
-    errors = _static_checks(toks, tables, known)
-    if errors:
-        return LatexCheck(False, errors)
-    try:
-        _Parser(toks, spaced, tables, known, display).parse()
-    except _Error as exc:
-        return LatexCheck(False, [str(exc)])
-    except RecursionError:
-        return LatexCheck(False, ["formula nested too deeply"])
-    return LatexCheck(True, [])
 
 
 def to_mathml(source: str, display: bool = True) -> str | None:
-    """MathML for `source` via the optional `latex2mathml` package, else None (missing/fails)."""
-    try:
-        from latex2mathml.converter import convert
-    except ImportError:
+    """MathML (a ``<math>`` element) for ``source`` from KaTeX, or None when KaTeX rejects it."""
+    if len(source) > MAX_LENGTH:
         return None
     try:
-        return convert(source, display="block" if display else "inline")
-    except Exception:
+        with _pool().borrow() as racer:
+            out = _call(racer, "__docintel.mathml", source, display)
+    except _Failed:
         return None
+    if not out:
+        return None
+    start, end = out.find("<math"), out.rfind("</math>")
+    return out[start : end + len("</math>")] if start >= 0 and end > start else None
+
+
+# ---- the hints --------------------------------------------------------------------------------
+
+_UNDEFINED = "Undefined control sequence: "
+_NO_ENV = "No such environment: "
+
+
+_hints: dict[str, str] = {}  # message -> hint: the probes below do not depend on the formula
+
+
+def _hint(racer: Any, message: str) -> str:
+    """What to do about KaTeX's ``message``, as " (...)", or "" (remembered, bounded)."""
+    hint = _hints.get(message)
+    if hint is None:
+        hint = _find_hint(racer, message)
+        with _pool_lock:
+            _hints[message] = hint
+            if len(_hints) > 4096:
+                del _hints[next(iter(_hints))]
+    return hint
+
+
+def _find_hint(racer: Any, message: str) -> str:
+    if message.startswith(_UNDEFINED):
+        name = message[len(_UNDEFINED) :].strip()
+        mode = _command_mode(racer, name)  # known, but not where it was used
+        if mode == "math":
+            return f" ({name} works only in math mode: end the \\text{{...}} before it)"
+        if mode == "text":
+            return f" ({name} works only in text mode: put it in \\text{{...}})"
+        commands, _ = _vocabulary()
+        for guess in _close(name, commands):
+            if _command_mode(racer, guess):
+                return f" (did you mean {guess}?)"
+    elif message.startswith(_NO_ENV):
+        name = message[len(_NO_ENV) :].strip()
+        _, words = _vocabulary()
+        for guess in _close(name, words):
+            if _is_environment(racer, guess):
+                return f" (did you mean {guess}?)"
+    return ""
+
+
+@lru_cache(maxsize=1)
+def _vocabulary() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Names KaTeX's source mentions: control words, and words that may name environments.
+    Candidates only: a guess is offered after KaTeX confirms it knows it."""
+    js = _KATEX_JS.read_text(encoding="utf-8")
+    commands = {"\\" + m for m in re.findall(r'"\\\\([a-zA-Z]+)"', js)}
+    words = set(re.findall(r'"([a-zA-Z]+\*?)"', js))
+    return tuple(sorted(commands)), tuple(sorted(words))
+
+
+def _close(name: str, pool: tuple[str, ...]) -> list[str]:
+    near = [n for n in pool if abs(len(n) - len(name)) <= 2 and n != name]
+    return difflib.get_close_matches(name, near, n=3, cutoff=0.75)
+
+
+def _command_mode(racer: Any, name: str) -> str | None:
+    """ "math" or "text": the mode where KaTeX knows ``name``; None when it knows it nowhere."""
+    for mode, probe in (("math", name), ("text", f"\\text{{{name}}}")):
+        found = _call(racer, "__docintel.check", probe, False)
+        if found is None or not found["message"].startswith(_UNDEFINED):
+            return mode
+    return None
+
+
+def _is_environment(racer: Any, name: str) -> bool:
+    found = _call(racer, "__docintel.check", f"\\begin{{{name}}}\\end{{{name}}}", True)
+    return found is None or not found["message"].startswith(_NO_ENV)
+
+
+# ---- V8 contexts ------------------------------------------------------------------------------
+
+
+class _Failed(Exception):
+    """KaTeX could not finish (time or memory limit, a JavaScript failure)."""
+
+
+def _call(racer: Any, function: str, source: str, display: bool) -> Any:
+    from py_mini_racer import JSEvalException, JSOOMException, JSTimeoutException
+
+    try:
+        return racer.call(function, source, display, timeout_sec=TIMEOUT)
+    except JSTimeoutException:
+        raise _Failed(f"KaTeX took over {TIMEOUT:g} s on this formula: simplify it") from None
+    except JSOOMException:
+        raise _Failed("KaTeX ran out of memory on this formula: simplify it") from None
+    except JSEvalException as exc:
+        raise _Failed(f"KaTeX failed on this formula: {exc}") from None
+
+
+class _Pool:
+    """At most ``size`` V8 contexts with KaTeX loaded, lent to one thread at a time."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.pid = os.getpid()
+        self._idle: list[Any] = []
+        self._made = 0
+        self._cond = threading.Condition()
+
+    @contextmanager
+    def borrow(self) -> Iterator[Any]:
+        with self._cond:
+            while not self._idle and self._made >= self.size:
+                self._cond.wait()
+            racer = self._idle.pop() if self._idle else None
+            if racer is None:
+                self._made += 1
+        healthy = False
+        try:
+            if racer is None:
+                racer = _new_context()
+            yield racer
+            healthy = True
+        finally:
+            if not healthy and racer is not None:
+                _discard(racer)  # a context that timed out or failed is not trusted again
+            with self._cond:
+                if healthy:
+                    self._idle.append(racer)
+                else:
+                    self._made -= 1
+                self._cond.notify()
+
+    def close(self) -> None:
+        """Close the idle contexts (at exit: a V8 context left to the garbage collector while
+        the interpreter shuts down can hang it)."""
+        with self._cond:
+            idle, self._idle = self._idle, []
+            self._made -= len(idle)
+        for racer in idle:
+            racer.close()
+
+
+def _discard(racer: Any) -> None:
+    # A cancelled call still reports back to the context's loop: let it, then close.
+    with contextlib.suppress(Exception):
+        racer.eval("0", timeout_sec=1)
+    racer.close()
+
+
+_pool_lock = threading.Lock()
+_the_pool: _Pool | None = None
+
+
+def _pool() -> _Pool:
+    global _the_pool
+    with _pool_lock:
+        # After a fork the parent's contexts (and their threads) are not ours: start over.
+        if _the_pool is None or _the_pool.pid != os.getpid():
+            _the_pool = _Pool(min(8, max(2, os.cpu_count() or 1)))
+        return _the_pool
+
+
+@atexit.register
+def _close_pool() -> None:
+    if _the_pool is not None and _the_pool.pid == os.getpid():
+        _the_pool.close()
+
+
+def _new_context() -> Any:
+    """A V8 context with KaTeX loaded. mini-racer runs each context on an asyncio loop: made on a
+    thread with a running loop it would take that loop (and refuse timeouts), so it is then made
+    on a thread of its own."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _load_katex()
+    with ThreadPoolExecutor(1) as helper:
+        return helper.submit(_load_katex).result()
+
+
+def _load_katex() -> Any:
+    try:
+        from py_mini_racer import MiniRacer
+    except ImportError as exc:
+        raise EngineUnavailable(
+            "LaTeX validity runs KaTeX in an embedded JavaScript engine that is not installed: "
+            "pip install 'docintel[latex]' (or: pip install mini-racer)"
+        ) from exc
+    racer = MiniRacer()
+    racer.set_hard_memory_limit(MAX_MEMORY)
+    racer.eval(_KATEX_JS.read_text(encoding="utf-8"))
+    racer.eval(_GLUE)
+    version = racer.eval("katex.version")
+    if version != KATEX_VERSION:
+        racer.close()
+        raise EngineUnavailable(f"{_KATEX_JS} is KaTeX {version}, expected {KATEX_VERSION}")
+    return racer

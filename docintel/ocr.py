@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import EngineUnavailable
 from .geometry import BBox
+from .settings import available_cores
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -78,13 +79,6 @@ def ocr_words(page: Page, *, engine: str = "rapidocr", longest_side: int = 2000)
 
 
 # ---- RapidOCR ----------------------------------------------------------------------------
-def _cores() -> int:
-    try:
-        return len(os.sched_getaffinity(0))  # what this process may use (containers, taskset)
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
 class _EnginePool:
     """Up to ``size`` RapidOCR engines, each used by one caller at a time and then kept.
 
@@ -161,7 +155,7 @@ def _engines() -> _EnginePool:
     global _pool
     with _pool_lock:
         if _pool is None:
-            _pool = _EnginePool(_cores())
+            _pool = _EnginePool(available_cores())
         return _pool
 
 

@@ -38,6 +38,10 @@ class Result(Generic[T]):
 
     ``value`` is the validated value when ``ok``; otherwise the last candidate that parsed,
     if any. ``errors`` are the last attempt's errors; ``attempts`` has every attempt.
+
+    ``partial``: when no candidate validated (a required field could not be filled, a value
+    broke its type), the fields that were filled and valid, as a plain dict nested like the
+    schema, with ``provenance`` for them; ``missing`` names the paths left empty or invalid.
     """
 
     schema: type[T]
@@ -54,6 +58,8 @@ class Result(Generic[T]):
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage
     # Per leaf value ("total", "line_items[2].amount"): page, box, source, match, confidence.
     provenance: dict[str, Any] = field(default_factory=dict)
+    partial: dict[str, Any] | None = None  # filled fields of a value that did not validate
+    missing: list[str] = field(default_factory=list)  # paths left empty or invalid
 
     @property
     def ungrounded(self) -> list[str]:
@@ -95,6 +101,8 @@ class Result(Generic[T]):
             schema_name=self.schema.__name__,
             ok=self.ok,
             value=None if self.value is None else self.value.model_dump(mode="json"),
+            partial=self.partial if self.value is None else None,
+            missing=self.missing,
             errors=self.errors,
             engine=self.engine,
             model=self.model,
@@ -149,6 +157,14 @@ class ResultData(BaseModel):
     schema_name: str = Field(alias="schema")
     ok: bool
     value: dict[str, Any] | None
+    partial: dict[str, Any] | None = Field(
+        None,
+        description="When no candidate validated: the fields that were filled (and valid), "
+        "nested like the schema; their provenance is in provenance",
+    )
+    missing: list[str] = Field(
+        default_factory=list, description="Paths left empty or invalid (required ones first)"
+    )
     errors: list[str]
     engine: str
     model: str

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 from .cancel import checkpoint
-from .checks import semantic_errors, validate
+from .checks import salvage, semantic_errors, validate
 from .engines.base import Engine, GenerationOutput, GenerationRequest, Sampling, capabilities
 from .prompts import SYSTEM, user_prompt
 from .result import Attempt
@@ -57,6 +57,8 @@ class Job:
     region: Region | None = None
     attempts: list[Attempt] = field(default_factory=list)
     value: BaseModel | None = None  # accepted value, or the last candidate that validated
+    partial: dict | None = None  # the last answer that did not validate, invalid values cleared
+    missing: list[str] = field(default_factory=list)  # the paths cleared from ``partial``
     done: bool = False
     final: bool = False  # failed in a way another attempt cannot fix
     max_tokens: int = 0
@@ -73,8 +75,17 @@ class Job:
         n = len(self.attempts)
         seed = None if policy.seed is None else policy.seed + n
         sampling = Sampling(self.max_tokens, policy.temperature(n), seed=seed)
+        history = tuple((a.text, tuple(a.errors)) for a in self.attempts)
         return GenerationRequest(
-            prompt, self.schema, self.images, SYSTEM, sampling, str(index), self.pages, self.region
+            prompt,
+            self.schema,
+            self.images,
+            SYSTEM,
+            sampling,
+            str(index),
+            self.pages,
+            self.region,
+            history,
         )
 
     def judge(self, out: GenerationOutput, request: GenerationRequest) -> Attempt:
@@ -89,6 +100,10 @@ class Job:
             )
         else:
             value, errors = validate(out.text, self.schema)
+            if value is None:
+                partial, missing = salvage(out.text, self.schema)
+                if partial is not None:
+                    self.partial, self.missing = partial, missing
             if value is not None:
                 self.value = value  # the latest candidate that parsed, even if checks fail
                 errors = semantic_errors(value)
@@ -120,8 +135,10 @@ def run(jobs: Sequence[Job], engine: Engine, policy: RetryPolicy) -> float:
         job.max_tokens = job.max_tokens or policy.max_tokens
     pending = [j for j in jobs if not (j.done or j.final)]
     spent = 0.0
-    # Asking a deterministic engine (the CPU path) again gives the same answer: one attempt.
-    attempts = 1 if capabilities(engine).deterministic else policy.max_attempts
+    # Asking a deterministic engine again gives the same answer: one attempt, unless it reads
+    # the feedback (the CPU path takes its next-best candidates for the fields an error names).
+    caps = capabilities(engine)
+    attempts = 1 if caps.deterministic and not caps.feedback else policy.max_attempts
     for _ in range(attempts):
         if not pending:
             break

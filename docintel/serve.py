@@ -47,6 +47,7 @@ from .errors import (
     SchemaNotFound,
     UnsupportedInput,
 )
+from .mathpix import router as mathpix_router
 from .result import ResultData
 from .settings import Settings, get_settings
 
@@ -550,6 +551,7 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
     )
     app.state.service = service
     _declare_security(app)
+    app.include_router(mathpix_router)  # POST /v3/text, Mathpix-compatible
     app.add_middleware(_BodyLimit, limit=settings.max_upload_bytes, seconds=settings.body_timeout)
 
     @app.middleware("http")

@@ -93,6 +93,11 @@ class Settings(Limits):
     dtype: Literal["auto", "float32", "bfloat16", "float16"] = Field(
         "auto", description="Weights' dtype for the transformers engine (auto: as saved)."
     )
+    cpu_scorer: str | None = Field(
+        None,
+        description="The CPU engine's candidate scorer file (`docintel train`); default: the "
+        "one shipped in docintel/data/cpu_scorer.json.",
+    )
 
     # ---- extraction ----
     max_attempts: int = Field(3, ge=1, le=10, description="Attempts per request, retries included.")

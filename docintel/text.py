@@ -128,9 +128,9 @@ def compact(text: str) -> str:
 _CURRENCY = "|".join(sorted((re.escape(form) for form in _PRINTED_CURRENCY), key=len, reverse=True))
 _CUR_HEAD = re.compile(rf"^(?:{_CURRENCY})\s*", re.IGNORECASE)
 _CUR_TAIL = re.compile(rf"\s*(?:{_CURRENCY}|%)$", re.IGNORECASE)
-_GROUPED = re.compile(r"\d{1,3}(?:[ '’\u00a0\u202f]\d{3})+(?:[.,]\d+)?")
+_GROUPED = re.compile(r"\d{1,3}(?:[ '’`´\u00a0\u202f]\d{3})+(?:[.,]\d+)?")
 _DIGITS = re.compile(r"\d[\d.,]*")
-NUMERIC_WORD = re.compile(rf"^[(\-+−]?(?:{_CURRENCY})?[\d.,'’%()\-+−]*$", re.IGNORECASE)
+NUMERIC_WORD = re.compile(rf"^[(\-+−]?(?:{_CURRENCY})?[\d.,'’`´%()\-+−]*$", re.IGNORECASE)
 
 
 @lru_cache(maxsize=8192)
@@ -147,7 +147,7 @@ def parse_amount(text: str) -> tuple[float, ...]:
         if s.endswith("-"):
             neg, s = True, s[:-1].strip()
     if _GROUPED.fullmatch(s):
-        s = re.sub(r"[ '’\u00a0\u202f]", "", s)
+        s = re.sub(r"[ '’`´\u00a0\u202f]", "", s)
     s = s.rstrip(".")
     if not _DIGITS.fullmatch(s):
         return ()
@@ -188,19 +188,20 @@ def cents(value: float) -> int:
 
 # ---- dates -------------------------------------------------------------------------------------
 
-_MONTH_NAMES = {
-    1: "january jan januar janv janvier januari enero ene gennaio gen",
-    2: "february feb februar fevrier fevr fev februari febrero febbraio",
-    3: "march mar marz maerz mrz mars maart mrt marzo",
-    4: "april apr avril avr abril aprile",
-    5: "may mai mei mayo maggio mag",
-    6: "june jun juni juin junio giugno giu",
-    7: "july jul juli juillet juil julio luglio lug",
-    8: "august aug aout augustus agosto ago",
-    9: "september sep sept septembre septiembre setiembre settembre set",
-    10: "october oct oktober okt octobre octubre ottobre ott",
-    11: "november nov novembre noviembre",
-    12: "december dec dezember dez decembre diciembre dicembre dic",
+_MONTH_NAMES = {  # en de fr nl es it pt sv pl (nominative and genitive) ms, and abbreviations
+    1: "january jan januar janv janvier januari enero ene gennaio gen janeiro styczen stycznia",
+    2: "february feb februar fevrier fevr fev februari febrero febbraio fevereiro luty lutego",
+    3: "march mar marz maerz mrz mars maart mrt marzo marco marzec marca mac",
+    4: "april apr avril avr abril aprile abr kwiecien kwietnia",
+    5: "may mai mei mayo maggio mag maio maj maja",
+    6: "june jun juni juin junio giugno giu junho czerwiec czerwca",
+    7: "july jul juli juillet juil julio luglio lug julho lipiec lipca julai",
+    8: "august aug aout augustus agosto ago augusti sierpien sierpnia ogos ogo",
+    9: "september sep sept septembre septiembre setiembre settembre set setembro wrzesien wrzesnia",
+    10: "october oct oktober okt octobre octubre ottobre ott outubro out pazdziernik pazdziernika",
+    11: "november nov novembre noviembre novembro listopad listopada",
+    12: "december dec dezember dez decembre diciembre dicembre dic dezembro grudzien grudnia "
+    "disember dis",
 }
 _MONTHS = {name: m for m, names in _MONTH_NAMES.items() for name in names.split()}
 _D = r"(\d{1,2})(?:st|nd|rd|th|er|e)?"
@@ -210,6 +211,8 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"(?<!\d)(\d{1,2})\s*[-/.]\s*(\d{1,2})\s*[-/.]\s*(\d{4}|\d{2})(?!\d)"), "xxy"),
     (re.compile(rf"(?<!\d){_D}\.?\s*[-/ ]?\s*([a-z]+)\.?\s*[-/ ,]?\s*{_Y}(?!\d)"), "dmy"),
     (re.compile(rf"(?<![a-z])([a-z]+)\.?\s*[-/ ]?\s*{_D}\s*,?\s*(\d{{4}})(?!\d)"), "mdy"),
+    # compact: 20180304 (years 1970-2099 only: other runs of eight digits are numbers)
+    (re.compile(r"(?<!\d)(19[7-9]\d|20\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)"), "ymd"),
 ]
 
 

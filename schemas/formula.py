@@ -22,4 +22,6 @@ class Formula(BaseModel):
     def valid_latex(self) -> list[str]:
         from docintel.latex import check_latex
 
-        return [f"latex: {e}" for e in check_latex(self.latex).errors]
+        if not self.latex.strip():
+            return ["latex: the formula is empty"]
+        return [f"latex: {e}" for e in check_latex(self.latex, display=self.display).errors]

@@ -21,7 +21,8 @@ def test_is_an_engine() -> None:
     engine = CPUEngine()
     assert isinstance(engine, Engine)
     assert (engine.name, engine.model) == ("cpu", "text-layer+ocr")
-    assert engine.capabilities == Capabilities(deterministic=True, thread_safe=True)
+    # deterministic, and it reads the retry loop's feedback (next-best candidates)
+    assert engine.capabilities == Capabilities(deterministic=True, thread_safe=True, feedback=True)
 
 
 def test_extract_invoice(fixtures: Path, truth: dict) -> None:

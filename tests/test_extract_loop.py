@@ -223,7 +223,8 @@ def test_auto_without_any_model_falls_back_to_the_cpu_path(invoice: Path, monkey
     monkeypatch.delenv("DOCINTEL_SERVER_URL", raising=False)
     settings = Settings(model="/nonexistent/weights")
     result = docintel.extract(invoice, Bill, settings=settings, raise_on_failure=False)
-    assert result.engine == "cpu" and len(result.attempts) == 1  # deterministic: one attempt
+    # deterministic: asked again only while it has other candidates for the fields named
+    assert result.engine == "cpu" and len(result.attempts) <= settings.max_attempts
     formula = docintel.extract(invoice, Formula, settings=settings, raise_on_failure=False)
     assert not formula.ok and "needs a vision model" in formula.errors[0]
     assert "DOCINTEL_SERVER_URL" in formula.errors[0]

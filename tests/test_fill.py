@@ -9,7 +9,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 import docintel
-from docintel.fill import fill, labels_for, parse_value
+from docintel.engines.cpu import fill, labels_for, parse_value
 from docintel.schemas import Invoice
 
 

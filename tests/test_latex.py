@@ -1,16 +1,21 @@
-"""docintel.latex: KaTeX-compatible validity checks (self-contained; node is optional)."""
+"""docintel.latex: KaTeX itself (in-process, mini-racer) as the judge of LaTeX validity."""
 
 from __future__ import annotations
 
+import asyncio
 import json
-import shutil
-import subprocess
+import os
+import re
 import time
-from pathlib import Path
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from conftest import SHARED_DATA
 
-from docintel.latex import LatexCheck, check_latex, to_mathml
+from docintel import latex
+from docintel.latex import MAX_LENGTH, LatexCheck, check_latex, to_mathml
+
+KATEX_TESTS = SHARED_DATA / "latex" / "katex-tests.jsonl"
 
 VALID = [
     r"x",
@@ -24,79 +29,54 @@ VALID = [
     r"\left. \frac{df}{dx} \right|_{x=0}",
     r"\left[ \frac{a}{b} \middle| c \right]",
     r"g^>_n(r,r')=E_n, \quad \hbox{for $r>r^{'}$.}",
-    r"{\textstyle {1 \over 2}} \scriptstyle x",
-    r"\hspace{1em} x \hspace{-12pt}",
     r"\text{if } x \in \mathbb{R}",
     r"\sum_{i=1}^{n} i = \frac{n(n+1)}{2}",
-    r"\lim\limits_{x\to 0} f(x)",
-    r"x' + y''^2",
     r"\sqrt[3]{x^2+y^2}",
     r"\color{red}{x} + \color{#00ff00}{y}",
     r"\begin{pmatrix} a & b \\ c & d \end{pmatrix}",
-    r"\begin{array}{cc} 0 & -i \\ i & 0 \end{array}",
     r"\begin{array}{|c|c|} a & b \\[4mm] \hline c & d \end{array}",
-    r"\begin{aligned} a &= b \\ c &= d \end{aligned}",
     r"f(x) = \begin{cases} x & x > 0 \\ -x & \text{otherwise} \end{cases}",
-    r"\left( \begin{array}{c} 1 \\ 2 \end{array} \right)",
+    r"\def\foo{x} \foo + \foo",
+    r"",  # KaTeX renders nothing, without complaint
 ]
 
+# KaTeX's own message, then the hint docintel adds where a model can act on one.
 INVALID = {
-    # braces
-    r"\frac{a}{b": "unbalanced braces: 1 '{' not closed",
-    r"\frac{a}b}": "unbalanced braces: 1 '}' without a matching '{'",
-    r"{{x}": "unbalanced braces",
-    # unknown / misspelled control sequences
-    r"\frcc{a}{b}": "unknown control sequence \\frcc (did you mean \\frac?)",
-    r"\alpah + 1": "unknown control sequence \\alpah",
-    r"x \label{eq:1}": "unknown control sequence \\label",
-    r"a \mbox{and} b": "unknown control sequence \\mbox",
-    # environments
-    r"\begin{pmatrix} a & b": "environment 'pmatrix' opened but not closed",
-    r"\begin{array}{cc} a & b": "environment 'array' opened but not closed",
-    r"\begin{aligned} a &= b": "environment 'aligned' opened but not closed",
-    r"\begin{cases} a & b": "environment 'cases' opened but not closed",
-    r"\begin{pmatrix} a \end{bmatrix}": "environment 'pmatrix' closed by \\end{bmatrix}",
-    r"\begin{cases} a \end{aligned}": "environment 'cases' closed by \\end{aligned}",
-    r"a \end{pmatrix}": "\\end{pmatrix} without a matching \\begin{pmatrix}",
-    r"\begin{foo} a \end{foo}": "unknown environment 'foo'",
-    r"\begin{array}{c} a & b \end{array}": "more '&' cells than columns",
-    r"\begin{array}{cp} a \end{array}": "unknown column alignment 'p'",
-    r"\begin{align} a &= b \end{align}": "works only in display mode",
-    # \left / \right
-    r"\left( \frac{a}{b}": "\\left without a matching \\right",
-    r"\frac{a}{b} \right)": "\\right without a matching \\left",
-    r"\left x \right)": "\\left must be followed by a delimiter",
-    r"a \middle| b": "\\middle without a preceding \\left",
-    # structure
-    r"": "empty formula",
-    r"   ": "empty formula",
-    r"x^a^b": "double superscript",
-    r"x_a_b": "double subscript",
-    r"x^": "expected a group after '^'",
-    r"\frac{a}": "missing argument for \\frac",
-    r"a & b": "'&' outside an environment",
-    r"{a \over b \over c}": "only one infix operator",
-    r"x^\hspace{1em}": "without braces",
-    r"\text{\alpha}": "cannot be used in text mode",
-    r"\text{a^b}": "inside text",
-    r"a % comment": "comment",
-    r"\tag{1} x": "display",
-    r"\color{not a color}{x}": "invalid color",
+    r"\frac{a}{b": "Unexpected end of input in a macro argument, expected '}' at the end",
+    r"{{x}": "Expected '}', got 'EOF' at the end of the formula",
+    r"\frcc{a}{b}": "Undefined control sequence: \\frcc at position 1 (did you mean \\frac?)",
+    r"\alpah + 1": "Undefined control sequence: \\alpah at position 1 (did you mean \\alpha?)",
+    r"x \label{eq:1}": "Undefined control sequence: \\label at position 3",
+    r"\text{\alpha}": "\\alpha works only in math mode",
+    r"\ae": "\\ae works only in text mode: put it in \\text{...}",
+    r"\begin{pmatrx} a \end{pmatrx}": "No such environment: pmatrx at position 7 (did you mean "
+    "pmatrix?)",
+    r"\begin{pmatrix} a & b": "Expected & or \\\\ or \\cr or \\end at the end",
+    r"\begin{pmatrix} a \end{bmatrix}": "Mismatch: \\begin{pmatrix} matched by \\end{bmatrix}",
+    r"\begin{array}{c} a & b \end{array}": "Too few columns specified",
+    r"\begin{align} a &= b \end{align}": "{align} can be used only in display mode.",
+    r"\left( \frac{a}{b}": "Expected '\\right', got 'EOF'",
+    r"\left x \right)": "Invalid delimiter 'x' after '\\left' at position 7",
+    r"x^a^b": "Double superscript at position 4",
+    r"a & b": "Expected 'EOF', got '&' at position 3",
+    r"a % comment": "% comment has no terminating newline",
+    r"\tag{1} x": "\\tag works only in display equations",
+    r"\color{not a color}{x}": "Invalid color: 'not a color'",
+    r"\def\a{\a}\a": "Too many expansions",  # KaTeX's own bound on macro expansion
+    "{" * 3000 + "}" * 3000: "nested too deeply",
 }
 
 
 @pytest.mark.parametrize("src", VALID)
 def test_valid(src: str) -> None:
-    res = check_latex(src)
-    assert res == LatexCheck(True, []), res.errors
+    assert check_latex(src) == LatexCheck(True, [])
 
 
-@pytest.mark.parametrize(("src", "message"), INVALID.items())
+@pytest.mark.parametrize(("src", "message"), INVALID.items(), ids=lambda s: s[:40])
 def test_invalid(src: str, message: str) -> None:
     res = check_latex(src)
     assert not res.valid
-    assert res.errors, "an invalid formula must say why"
-    assert any(message in e for e in res.errors), res.errors
+    assert len(res.errors) == 1 and message in res.errors[0], res.errors
 
 
 def test_display_mode_allows_align_and_tag() -> None:
@@ -104,53 +84,74 @@ def test_display_mode_allows_align_and_tag() -> None:
     assert check_latex(r"x = 1 \tag{1}", display=True).valid
 
 
-def test_several_problems_reported_together() -> None:
-    res = check_latex(r"\frcc{a} + \begin{pmatrix} {x")
-    assert not res.valid
-    text = " | ".join(res.errors)
-    assert "unbalanced braces" in text
-    assert "\\frcc" in text
-    assert "pmatrix" in text
+def test_bounded_length() -> None:
+    res = check_latex("x" * (MAX_LENGTH + 1))
+    assert not res.valid and "over 20000" in res.errors[0]
+    assert to_mathml("x" * (MAX_LENGTH + 1)) is None
 
 
-def test_user_macros_are_known() -> None:
-    assert check_latex(r"\def\foo{x} \foo + \foo").valid
+def test_a_call_over_the_time_limit_is_invalid_and_its_context_replaced(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    check_latex("x")
+    monkeypatch.setattr(latex, "TIMEOUT", 1e-4)
+    res = check_latex(r"\sum_{i=1}^{n} \frac{a_i}{b_i} " * 300)
+    assert not res.valid and "took over" in res.errors[0]
+    monkeypatch.undo()
+    assert check_latex(r"\frac{a}{b}").valid  # a fresh context
+
+
+def test_threads_share_a_bounded_pool() -> None:
+    formulas = [*VALID, *INVALID] * 4
+    expected = [check_latex(f) for f in formulas]
+    with ThreadPoolExecutor(16) as pool:
+        assert list(pool.map(check_latex, formulas)) == expected
+    assert latex._pool()._made <= latex._pool().size
+
+
+def test_called_from_a_running_event_loop() -> None:
+    async def main() -> LatexCheck:
+        return check_latex(r"\fracc{a}{b}")
+
+    assert "did you mean \\frac?" in asyncio.run(main()).errors[0]
 
 
 def test_fast() -> None:
-    formulas = VALID + list(INVALID)
+    formulas = [f for f in [*VALID, *INVALID] if len(f) < 100]
     check_latex("x")
     t0 = time.perf_counter()
     for _ in range(5):
         for f in formulas:
             check_latex(f)
     per_ms = (time.perf_counter() - t0) * 1000 / (5 * len(formulas))
-    assert per_ms < 5, f"{per_ms:.2f} ms per formula"  # ~0.1-0.3 ms; loose for slow CI
+    assert per_ms < 10, f"{per_ms:.2f} ms per formula"  # ~0.5-1 ms here; loose for slow CI
 
 
 def test_to_mathml() -> None:
-    pytest.importorskip("latex2mathml")
     out = to_mathml(r"\frac{a}{b}")
-    assert out is not None and "<mfrac>" in out
-    assert 'display="inline"' in (to_mathml("x", display=False) or "")
+    assert out is not None and out.startswith("<math") and "<mfrac>" in out
+    assert 'display="block"' in out
+    assert 'display="block"' not in (to_mathml("x", display=False) or "")
+    assert to_mathml(r"\frcc{a}") is None
 
 
-KATEX = Path(__file__).resolve().parent.parent / "tools" / "katex"
-
-
-@pytest.mark.skipif(
-    shutil.which("node") is None or not (KATEX / "node_modules" / "katex").is_dir(),
-    reason="KaTeX not installed (needs node and `npm install --prefix tools/katex`)",
-)
-def test_agrees_with_katex() -> None:
-    sources = [*VALID, *(s for s in INVALID if s.strip())]
-    out = subprocess.run(
-        ["node", str(KATEX / "check.js")],
-        input="".join(json.dumps(s) + "\n" for s in sources),
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout.splitlines()
-    katex = [json.loads(line)["valid"] for line in out]
-    ours = [check_latex(s).valid for s in sources]
-    assert [s for s, k, o in zip(sources, katex, ours, strict=True) if k != o] == []
+def test_agrees_with_katex_on_its_own_test_strings() -> None:
+    """Every string of KaTeX's test files (../shared/data/latex): the same verdict as KaTeX
+    0.16.22 run by node, and for the rejected ones the same message."""
+    if not KATEX_TESTS.is_file():
+        if os.environ.get("CI"):
+            pytest.fail(f"{KATEX_TESTS} is missing on CI")
+        pytest.skip(f"{KATEX_TESTS} is not here (third-party data, see ../shared/data/README.md)")
+    rows = [json.loads(line) for line in KATEX_TESTS.read_text().splitlines() if line.strip()]
+    assert len(rows) == 1011
+    verdicts, messages = [], []
+    for row in rows:
+        ours = check_latex(row["latex"])
+        if ours.valid != row["katex_valid"]:
+            verdicts.append((row["latex"], row["katex_error"], ours.errors))
+        elif not ours.valid:
+            raw = re.split(r" at position \d+| at the end of the formula| \(", ours.errors[0])[0]
+            if not row["katex_error"].startswith(f"KaTeX parse error: {raw}"):
+                messages.append((row["latex"], row["katex_error"], ours.errors))
+    assert verdicts == []  # 1011/1011 = 100%
+    assert messages == []

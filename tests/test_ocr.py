@@ -167,3 +167,44 @@ def test_lines_group_and_apportion_without_an_engine(scan: Document) -> None:
     assert ("Portland,", 0, 1) in got and ("Later", 1, 0) in got
     want = (100 / s, 100 / s, (100 + 400 / 17 * 4) / s, 130 / s)
     assert words[0].bbox.as_tuple() == pytest.approx(want)
+
+
+@needs_rapidocr
+def test_concurrent_ocr_runs_on_engines_of_its_own() -> None:
+    """Threads OCR side by side, each on an engine of its own (RapidOCR keeps per-call state
+    on the instance), and read exactly what one thread alone reads; engines are kept, and a
+    caller beyond the pool's size waits for one to be free."""
+    import threading
+
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGB", (600, 120), "white")
+    ImageDraw.Draw(image).text((20, 40), "Invoice INV-2024-17 total 1,740.61 EUR", fill="black")
+    alone = ocr._rapidocr(image)
+    assert any("1,740.61" in w for _, words in alone for w, _ in words)
+    together: list[list] = []
+
+    def read() -> None:
+        together.append(ocr._rapidocr(image))
+
+    threads = [threading.Thread(target=read) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert together == [alone] * 4
+
+    pool = ocr._EnginePool(1)
+    with pool.engine() as first:
+        waited = threading.Event()
+
+        def second() -> None:
+            with pool.engine() as again:
+                assert again is first  # kept and reused, never a second one past the size
+            waited.set()
+
+        t = threading.Thread(target=second)
+        t.start()
+        assert not waited.wait(0.3)  # waits while the only engine is busy
+    t.join(10)
+    assert waited.is_set()

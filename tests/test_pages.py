@@ -64,6 +64,22 @@ def test_crop_is_sharper_than_the_page(fixtures: Path) -> None:
         page.crop(BBox(5000, 5000, 6000, 6000))
 
 
+def test_a_pdf_crop_renders_the_box_alone_with_the_same_picture(fixtures: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    page = docintel.load(fixtures / "formulas.pdf")[0]
+    for region in page.regions_of("formula"):
+        crop = page.crop(region, longest_side=512, padding=0)
+        box = region.bbox
+        side = round(512 / max(box.width, box.height) * max(page.size))
+        px = page.to_pixels(box, side)  # the same box, cut from a render of the whole page
+        whole = page.image(side).crop((round(px.x0), round(px.y0), round(px.x1), round(px.y1)))
+        a = np.asarray(crop, dtype=float)
+        b = np.asarray(whole.resize(crop.size, Image.Resampling.LANCZOS), dtype=float)
+        assert max(crop.size) == 512 and np.abs(a - b).mean() < 12, region
+
+
 def test_image_dpi_sets_page_size_in_points(tmp_path: Path) -> None:
     from PIL import Image
 

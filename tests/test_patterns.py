@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 import docintel
 from docintel.engines.cpu import CPUEngine
-from docintel.fill import _spec
+from docintel.engines.cpu.schema import _spec
 from docintel.jsonschema_model import MAX_PATTERN_SECONDS, InvalidJSONSchema, model_from_json_schema
 from docintel.patterns import Pattern, UnsupportedPattern, compile_pattern
 from docintel.schemas import CATALOG

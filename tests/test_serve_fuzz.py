@@ -53,7 +53,6 @@ CHECKS = [
 ]
 
 
-
 def formula_png() -> bytes:
     from PIL import Image, ImageDraw
 
@@ -154,6 +153,9 @@ def realistic(case: Any, data: st.DataObject) -> dict[str, Any]:
     body = dict(case.body)
     if multipart:
         body["file"] = PNG
+    elif case.path == "/v3/text":  # Mathpix's field: the image as a data: URL
+        body["src"] = "data:image/png;base64," + base64.b64encode(PNG).decode()
+        return body
     else:
         body.pop("url", None)
         body["document"] = base64.b64encode(PNG).decode()

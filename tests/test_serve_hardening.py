@@ -461,10 +461,11 @@ def test_latex_over_the_page_budget_is_413(serve: ServeFactory) -> None:
 
 
 def test_latex_work_stops_after_a_504(serve: ServeFactory) -> None:
-    """20 pages at 0.5 s a model call: 10 s of work. The client has its 504 after 1 s; the
-    work stops at its next checkpoint and frees its slot, seconds before it would have ended."""
-    engine = InstantEngine(FORMULA, delay=0.5)
-    server = serve(engine, request_timeout=1, max_queue=1)
+    """10 s of work: the 20 pages' formulas go to the model together, 10 attempts of 1 s at
+    LaTeX that never parses. The client has its 504 after 1 s; the work stops at its next
+    checkpoint and frees its slot, seconds before it would have ended."""
+    engine = InstantEngine('{"latex": "\\\\frac{a}{b", "display": true}', delay=1.0)
+    server = serve(engine, request_timeout=1, max_queue=1, max_attempts=10)
     pdf = pdf_bytes(20, lambda i: f"Page {i + 1}")
     with server.client() as c:
         start = time.monotonic()
@@ -485,9 +486,10 @@ def test_latex_work_stops_after_a_504(serve: ServeFactory) -> None:
 
 def test_client_going_away_stops_the_work(serve: ServeFactory) -> None:
     """The client gives up after 1 s and closes its connection: the server notices, stops
-    the work at its next checkpoint and frees the slot (the work would take 10 s)."""
-    engine = InstantEngine(FORMULA, delay=0.5)
-    server = serve(engine, max_queue=1)
+    the work at its next checkpoint and frees the slot (the work would take 10 s: every
+    page's formula in one batch per attempt, 10 attempts of 1 s at LaTeX that never parses)."""
+    engine = InstantEngine('{"latex": "\\\\frac{a}{b", "display": true}', delay=1.0)
+    server = serve(engine, max_queue=1, max_attempts=10)
     pdf = pdf_bytes(20, lambda i: f"Page {i + 1}")
     with (
         httpx.Client(base_url=server.base, timeout=1, trust_env=False) as c,

@@ -82,7 +82,7 @@ def _load(name: str, settings: Settings) -> Engine:
     if name == "cpu":
         from .cpu import CPUEngine
 
-        return CPUEngine()
+        return CPUEngine(settings.cpu_scorer)
     raise EngineUnavailable(
         f"unknown engine {name!r}: use auto, vllm, server, transformers or cpu."
     )

@@ -45,6 +45,9 @@ class GenerationRequest:
     # engine); ``region`` when the single image is a crop of one region of ``pages[0]``.
     pages: Sequence[Page] = ()
     region: Region | None = None
+    # The job's earlier attempts: (answer, errors), oldest first. Models read them in the
+    # prompt; engines that take feedback (``Capabilities.feedback``) read them here.
+    history: Sequence[tuple[str, Sequence[str]]] = ()
 
 
 @dataclass
@@ -74,10 +77,14 @@ class Capabilities:
     ``deterministic``: asking again gives the same answer, so the retry loop asks once and a
     failure is never worth retrying later. ``thread_safe``: ``generate`` may be called from
     several threads at once (otherwise callers serialise or micro-batch their calls).
+    ``feedback``: a deterministic engine that reads the earlier attempts' errors
+    (``GenerationRequest.history``) and answers differently when they name what was wrong,
+    so the retry loop asks again; it answers ``retryable=False`` when it has nothing else.
     """
 
     deterministic: bool = False
     thread_safe: bool = False
+    feedback: bool = False
 
 
 MODEL = Capabilities()  # a sampled model in this process: neither

@@ -1,0 +1,962 @@
+"""Candidates for every leaf field, each with the features the scorer reads.
+
+Every value on the page that could fill a field is a candidate: every date, every amount,
+every identifier-like token, every phrase that could name a party, every block of lines under
+a name that could be its address. Each carries features that describe it without naming any
+document or vendor:
+
+* the label context: the phrase left of it on its line and the phrase above it, each compared
+  with the field's own labels and with the labels of related concepts (a "due date" label near
+  a date is evidence against the issue date; "cash", "change" and "rounding" rows against the
+  total), by the share of the phrase a label covers, with units, currencies and bracketed
+  words left out ("Grand total incl. VAT (EUR)" is a total label);
+* where it is: page, height on the page, column, distance to the page's end;
+* how it is printed: font height against the page's, a currency sign, decimals, a legal form,
+  capitals;
+* what surrounds it: the other values on its line (a tax-summary or item row holds several),
+  whether a time follows a date, whether the same value repeats on the page, whether it is the
+  sum of two other amounts, what lies below a name (an address) or after an address (contacts).
+
+``docintel.engines.cpu.scorer`` turns the features into a probability; ``select`` picks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import date
+from statistics import median
+from typing import Any
+
+from ...text import COMMON_CURRENCIES, currency_codes, currency_signs, parse_dates, runs
+from .parse import _amount, _pick_date
+from .schema import _Spec
+from .vocab import _BUSINESS, _CONCEPTS, _LEGAL, _TITLES, _VOCAB
+from .words import _CONTACT, _W, _Doc, _Line, _overlap, _text, _tokens
+
+GROUPS = ("date", "amount", "id", "name", "address")
+
+# Concept families compared with each group's label context.
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "amount": (
+        "total", "subtotal", "tax", "amount_due", "discount", "cash", "change", "rounding",
+        "quantity", "tax_rate",
+    ),
+    "date": ("issue_date", "due_date", "order_date"),
+    "id": (
+        "invoice_number", "purchase_order", "tax_id", "customer_number", "document_id", "phone",
+    ),
+    "name": ("vendor", "customer"),
+    "address": ("vendor", "customer"),
+}  # fmt: skip
+# Field names that stand for a party's name (as a top-level string or a party's "name").
+_NAME_FIELDS = {"name", "company", "company_name", "full_name", "legal_name", "merchant", "issuer"}
+_ADDRESS_LABELS = ("address", "adresse", "alamat", "direccion", "indirizzo", "adres", "anschrift")
+
+
+@dataclass(eq=False)
+class Cand:
+    """One value that could fill a field: its words, where they are, and its features."""
+
+    path: str
+    group: str
+    value: Any
+    words: list[_W]
+    line: _Line
+    feats: dict[str, float] = field(default_factory=dict)
+    p: float = 0.0  # the scorer's probability
+    lines: list[_Line] = field(default_factory=list)  # an address: its lines
+    labelled: float = 0.0  # the best own-label score of this value anywhere on the page
+
+    @property
+    def key(self) -> Any:
+        return value_key(self.value)
+
+
+def value_key(value: Any) -> Any:
+    """A comparable form of a value (for bans, de-duplication and agreement)."""
+    if isinstance(value, float):
+        return round(value, 2)
+    if isinstance(value, str):
+        return "".join(runs(value))
+    return value
+
+
+def group_of(spec: _Spec, parent: str | None = None) -> str | None:
+    """Which scorer group fills a field: date, amount, id, name, address; None: by label only."""
+    low = spec.name.lower()
+    if spec.kind == "date":
+        return "date"
+    if spec.kind in ("number", "int"):
+        return "amount"
+    if spec.kind != "str":
+        return None
+    if low in _NAME_FIELDS and (parent or spec.concept in ("vendor", "customer")):
+        return "name"
+    if spec.concept in ("vendor", "customer") and parent is None:
+        return "name"
+    if "address" in low:
+        return "address"
+    parts = set(low.split("_"))
+    ids = {"number", "no", "nr", "num", "id", "code", "ref", "reference"}
+    if parts & ids or spec.concept in ("invoice_number", "purchase_order", "tax_id"):
+        return "id"
+    return None
+
+
+def role_of(spec: _Spec, parent: str | None) -> str | None:
+    """The party a name or address belongs to: vendor, customer or None."""
+    for name in (parent, spec.name):
+        if name is None:
+            continue
+        concept = next((c for c, names in _CONCEPTS.items() if name.lower() in names), None)
+        if concept in ("vendor", "customer"):
+            return concept
+    return None
+
+
+# ---- the page, once per document --------------------------------------------------------------
+
+_PERCENT = re.compile(r"^\(?[+-]?\d+(?:[.,]\d+)?\s*%\)?[.,;:]?$")
+_TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3])[:.h]([0-5]\d)(?::([0-5]\d))?(?!\d)")
+_CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")  # "10.17" is an amount
+_POSTCODE = re.compile(r"(?<![\d\w])\d{4,6}(?![\d\w])")
+_REGNO = re.compile(
+    r"^\(?\s*(?:co\.?\s*)?(?:reg|no|company|roc|gst|sst|uen|crn)?[\w.\s:-]*\d[\w-]*\s*\)?$", re.I
+)
+_BRACKETS = re.compile(r"[(\[{][^)\]}]*[)\]}]")
+_CURRENCY_TOKENS = {c.lower() for c in COMMON_CURRENCIES} | {"rm", "rs", "eur", "usd"}
+
+
+def _label_index() -> dict[tuple[str, ...], dict[str, int]]:
+    """Every label of every concept, by its tokens -> {concept: rank}."""
+    out: dict[tuple[str, ...], dict[str, int]] = {}
+    for concept, labels in _VOCAB.items():
+        for rank, label in enumerate(labels):
+            toks = tuple(t for w in label.split() for t in _tokens(w))
+            if not toks:
+                continue
+            out.setdefault(toks, {}).setdefault(concept, rank)
+            if len(toks) > 1 and "no" not in toks[1:]:  # glued: "TOTALAMT", "InvoiceNo"
+                out.setdefault(("".join(toks),), {}).setdefault(concept, rank)
+    return out
+
+
+def _abbreviations() -> dict[str, set[str]]:
+    """Cut-off label words (OCR drops letters, receipts abbreviate): "tot" for "total"."""
+    out: dict[str, set[str]] = {}
+    for labels in _VOCAB.values():
+        for label in labels:
+            for word in label.split():
+                for t in _tokens(word):
+                    if len(t) >= 5:
+                        for n in range(3, len(t)):
+                            out.setdefault(t[:n], set()).add(t)
+    return out
+
+
+_ABBREV = _abbreviations()
+
+
+_INDEX = _label_index()
+_KNOWN = {t for toks in _INDEX for t in toks}
+
+
+# Words that qualify a label: what follows them modifies it ("Total incl. VAT" is a total).
+_QUALIFIERS = {
+    "incl", "including", "includes", "inclusive", "inkl", "inklusive", "ttc", "with", "mit",
+    "excl", "excluding", "excludes", "exclusive", "exkl", "ohne", "hors", "ht", "before",
+    "after", "without", "sans", "con", "sin", "iva", "plus",
+}  # fmt: skip
+_INCLUSIVE = {"incl", "including", "includes", "inclusive", "inkl", "inklusive", "ttc", "with",
+              "mit", "after", "con", "plus"}  # fmt: skip
+_EXCLUSIVE = {"excl", "excluding", "excludes", "exclusive", "exkl", "ohne", "hors", "ht",
+              "before", "without", "sans", "sin"}  # fmt: skip
+
+
+def phrase_tokens(words: list[_W]) -> tuple[str, ...]:
+    """A label phrase's tokens: currencies, numbers and punctuation left out, and the words
+    after a qualifier ("incl.", "excl.") dropped, since they only qualify the label."""
+    text = _BRACKETS.sub(lambda m: " " + m.group(0)[1:-1] + " ", " ".join(w.text for w in words))
+    out: list[str] = []
+    for w in text.split():
+        for t in _tokens(w):
+            if t.isdigit() or t in _CURRENCY_TOKENS:
+                continue
+            out.append(t)
+    for i, t in enumerate(out):
+        if t in _QUALIFIERS and i > 0:
+            return tuple(out[: i + 1])
+    return tuple(out)
+
+
+def qualifier(words: list[_W]) -> float:
+    """+1 when the phrase says its amount includes something (tax), -1 when it excludes it."""
+    toks = {t for w in words for t in _tokens(w.text)}
+    return float(bool(toks & _INCLUSIVE)) - float(bool(toks & _EXCLUSIVE))
+
+
+class Page:
+    """Per-document facts the features read: heights, amounts, dates, label phrases."""
+
+    def __init__(self, doc: _Doc, specs: dict[str, _Spec], excluded: set[int]) -> None:
+        self.doc = doc
+        self.excluded = excluded  # ids of item-table lines
+        self.line_of = {id(w): ln for ln in doc.lines for w in ln.words}
+        self.index_of = {id(w): i for ln in doc.lines for i, w in enumerate(ln.words)}
+        self.by_page: dict[int, list[_Line]] = {}
+        for ln in doc.lines:
+            self.by_page.setdefault(ln.page, []).append(ln)
+        self.med_h: dict[int, float] = {}
+        self.max_h: dict[int, float] = {}
+        for page, lines in self.by_page.items():
+            hs = [w.h for ln in lines for w in ln.words]
+            self.med_h[page] = median(hs) if hs else 1.0
+            self.max_h[page] = max(hs) if hs else 1.0
+        # own labels per field path, in the same index
+        self.own: dict[tuple[str, ...], set[str]] = {}
+        for path, spec in specs.items():
+            for label in spec.labels:
+                self.own.setdefault(label, set()).add(path)
+        self._scores: dict[tuple[str, ...], dict[str, float]] = {}
+        self._contexts: dict[tuple[int, int, int], dict[str, float]] = {}
+        self._positions: dict[tuple[int, int, int], dict[str, float]] = {}
+        self.line_toks = [tuple(t for w in ln.words for t in w.toks) for ln in doc.lines]
+        self.rank = {id(ln): k for lines in self.by_page.values() for k, ln in enumerate(lines)}
+        self.amounts = self._all_amounts()
+        self.amount_counts = Counter(round(v, 2) for v, _, _ in self.amounts)
+        self.dates = self._all_dates()
+        self.date_counts = Counter(d for d, _, _ in self.dates)
+
+    # ---- label phrases --------------------------------------------------------------------
+    def scores(self, toks: tuple[str, ...]) -> dict[str, float]:
+        """For a label phrase: per concept ("c:total") and field ("f:path"), the best share of
+        the phrase one of its labels covers (contiguous), 0 when none."""
+        got = self._scores.get(toks)
+        if got is not None:
+            return got
+        out: dict[str, float] = {}
+        n = len(toks)
+        if any(t not in _KNOWN for t in toks):  # a cut-off word: read it as the word it starts
+            for i, t in enumerate(toks):
+                if t in _KNOWN or t not in _ABBREV or len(_ABBREV[t]) != 1:
+                    continue
+                full = (*toks[:i], next(iter(_ABBREV[t])), *toks[i + 1 :])
+                for key, v in self.scores(full).items():
+                    out[key] = max(out.get(key, 0.0), 0.8 * v)
+        for a in range(n):
+            for b in range(a + 1, min(n, a + 6) + 1):
+                sub = toks[a:b]
+                share = (b - a) / n
+                tail = 0.05 if b == n else 0.0  # the label ends right before the value
+                for concept in _INDEX.get(sub, ()):
+                    key = f"c:{concept}"
+                    out[key] = max(out.get(key, 0.0), share + tail)
+                for path in self.own.get(sub, ()):
+                    key = f"f:{path}"
+                    out[key] = max(out.get(key, 0.0), share + tail)
+        self._scores[toks] = out
+        return out
+
+    def left_words(self, line: _Line, a: int) -> tuple[list[_W], float, bool]:
+        """The label phrase left of word ``a``: back to the previous value, at most 8 words.
+        Also the gap to it (in line heights) and whether a percentage lies between."""
+        out: list[_W] = []
+        percent = False
+        i = a - 1
+        h = line.words[a].h
+        while i >= 0 and len(out) < 8:
+            w = line.words[i]
+            if out and out[0].x0 - w.x1 > 2.5 * h:
+                break  # a gutter: the words beyond belong to another column
+            if w.h > 2.2 * h:
+                break  # a title beside the line, not a label
+            if _PERCENT.match(w.text):
+                percent = True
+                i -= 1
+                continue
+            if any(c.isdigit() for c in w.text):
+                break
+            out.insert(0, w)
+            i -= 1
+        gap = (line.words[a].x0 - out[-1].x1) / line.h if out else 0.0
+        return out, gap, percent
+
+    def above_words(self, line: _Line, x0: float, x1: float) -> tuple[list[_W], float, int]:
+        """The phrase right above (a label over its value): the nearest line above, within
+        three line heights, with a phrase overlapping the value's columns; its distance in
+        line heights and how many phrases its line has (a table heading has many)."""
+        lines = self.by_page[line.page]
+        k = self.rank[id(line)]
+        for prev in reversed(lines[max(0, k - 3) : k]):
+            dy = (line.y0 - prev.y1) / max(line.h, 1.0)
+            if dy > 3.0:
+                break
+            for sa, sb in prev.segments:
+                seg = prev.words[sa:sb]
+                if _overlap(seg[0].x0, seg[-1].x1, x0 - 4, x1 + 4) > 0:
+                    if any(c.isdigit() for w in seg for c in w.text):
+                        return [], 0.0, 0
+                    return seg, dy, len(prev.segments)
+        return [], 0.0, 0
+
+    def context(self, line: _Line, a: int, b: int, prefix: str) -> dict[str, float]:
+        """Label features of the words [a, b) of ``line``: left and above phrases' scores."""
+        key = (id(line), a, b)
+        got = self._contexts.get(key)
+        if got is None:
+            got = self._contexts[key] = self._context(line, a, b)
+        return dict(got)
+
+    def _context(self, line: _Line, a: int, b: int) -> dict[str, float]:
+        left, gap, percent = self.left_words(line, a)
+        words = line.words[a:b]
+        above, dy, nseg = self.above_words(line, words[0].x0, words[-1].x1)
+        f: dict[str, float] = {
+            "left_n": len(phrase_tokens(left)),
+            "left_gap": min(gap, 40.0),
+            "left_percent": float(percent),
+            "left_qualifier": qualifier(left),
+            "above_n": len(phrase_tokens(above)),
+            "above_dy": dy,
+            "above_header": float(nseg >= 3),
+        }
+        lt, at = phrase_tokens(left), phrase_tokens(above)
+        f["_left"] = self.scores(lt) if lt else {}  # type: ignore[assignment]
+        f["_above"] = self.scores(at) if at else {}  # type: ignore[assignment]
+        # the whole line's first phrase (a row label far left of its value)
+        first = line.words[line.segments[0][0] : line.segments[0][1]] if line.segments else []
+        ft = phrase_tokens([w for w in first if not any(c.isdigit() for c in w.text)])
+        f["_row"] = self.scores(ft) if ft and first and first[0] is not words[0] else {}  # type: ignore[assignment]
+        return f
+
+    # ---- values of the page ---------------------------------------------------------------
+    def _all_amounts(self) -> list[tuple[float, _W, _Line]]:
+        out = []
+        for ln in self.doc.lines:
+            for w in ln.words:
+                v = self.amount_of(w)
+                if v is not None:
+                    out.append((v, w, ln))
+        return out
+
+    def amount_of(self, w: _W) -> float | None:
+        text = w.text.strip(",;:*")
+        if not re.search(r"\d", text) or "%" in text or _CLOCK.fullmatch(text):
+            return None
+        if parse_dates(text, whole=True) and not re.fullmatch(r"\d+[.,]\d{2}", text):
+            return None
+        if re.search(r"[A-Za-z]{2,}", text) and not re.match(r"^[A-Za-z$€£¥₹]{1,3}[\d.,]+$", text):
+            return None  # words with letters: not an amount, unless a currency glued to it
+        v = _amount(text, self.doc)
+        if v is None or abs(v) >= 1e9:
+            return None
+        return v
+
+    def _all_dates(self) -> list[tuple[date, list[_W], _Line]]:
+        out = []
+        for ln in self.doc.lines:
+            taken: set[int] = set()
+            for i in range(len(ln.words)):
+                if i in taken:
+                    continue
+                best = None
+                for n in range(1, min(5, len(ln.words) - i) + 1):
+                    span = ln.words[i : i + n]
+                    text = " ".join(w.text for w in span)
+                    ds = parse_dates(text, whole=n > 1)
+                    if (
+                        n == 1
+                        and ds
+                        and re.fullmatch(r"[\d.,]+", text.strip())
+                        and not re.search(r"\d[./-]\d+[./-]\d", text)
+                    ):
+                        continue  # "12.50": an amount
+                    d = _pick_date(tuple(x for x in ds if 1970 <= x.year <= 2099), self.doc, text)
+                    if d is not None:
+                        best = (d, span)
+                if best is not None:
+                    out.append((best[0], best[1], ln))
+                    taken.update(range(i, i + len(best[1])))
+        return out
+
+    # ---- shared features ------------------------------------------------------------------
+    def position(self, line: _Line, words: list[_W]) -> dict[str, float]:
+        key = (id(line), id(words[0]), id(words[-1]))
+        got = self._positions.get(key)
+        if got is None:
+            got = self._positions[key] = self._position(line, words)
+        return dict(got)
+
+    def _position(self, line: _Line, words: list[_W]) -> dict[str, float]:
+        page = line.page
+        height = self.doc.heights.get(page, 1.0) or 1.0
+        width = self.doc.widths.get(page, 1.0) or 1.0
+        lines = self.by_page[page]
+        k = self.rank[id(line)]
+        h = max(w.h for w in words)
+        cx = (words[0].x0 + words[-1].x1) / 2
+        return {
+            "y": line.y0 / height,
+            "x": cx / width,
+            "x0": words[0].x0 / width,
+            "x1": words[-1].x1 / width,
+            "first_page": float(page == self.doc.pages[0]),
+            "last_page": float(page == self.doc.pages[-1]),
+            "line_rank": min(k, 40),
+            "lines_below": min(len(lines) - 1 - k, 80),
+            "line_rel": k / max(len(lines) - 1, 1),
+            "h_rel": h / self.med_h[page],
+            "h_max": h / self.max_h[page],
+            "line_words": len(line.words),
+            "line_segments": len(line.segments),
+            "in_table": float(id(line) in self.excluded),
+            "centered": float(abs(cx / width - 0.5) < 0.1),
+        }
+
+
+def _spread(f: dict[str, Any], fams: tuple[str, ...], own: str) -> dict[str, float]:
+    """Flatten the label-score dicts into named features for a group's families."""
+    out: dict[str, float] = {}
+    for where in ("_left", "_above", "_row"):
+        scores: dict[str, float] = f.pop(where)
+        name = where[1:]
+        out[f"{name}_own"] = scores.get(f"f:{own}", 0.0)
+        best_other = 0.0
+        for fam in fams:
+            v = scores.get(f"c:{fam}", 0.0)
+            out[f"{name}_{fam}"] = v
+        for key, v in scores.items():
+            if key.startswith("c:") and v > best_other and scores.get(f"f:{own}", 0.0) < v:
+                best_other = v
+        out[f"{name}_other"] = best_other
+    out.update({k: float(v) for k, v in f.items()})
+    return out
+
+
+def _concept_flags(spec: _Spec, fams: tuple[str, ...]) -> dict[str, float]:
+    return {f"is_{fam}": float(spec.concept == fam) for fam in fams}
+
+
+# ---- per group --------------------------------------------------------------------------------
+
+
+def amount_candidates(page: Page, spec: _Spec) -> list[Cand]:
+    fams = FAMILIES["amount"]
+    values = sorted({abs(round(v, 2)) for v, _, _ in page.amounts}, reverse=True)
+    rank = {v: i for i, v in enumerate(values)}
+    biggest = values[0] if values else 1.0
+    sums = _sums(values)
+    # amounts that are the difference of two others (total - tax), so part of a sum
+    parts = {
+        round(t - o, 2) for t in values[:8] for o in values if o < t and abs(t - 2 * o) > 0.005
+    }
+    signs = _signs()
+    out = []
+    by_line: dict[int, list[tuple[float, _W]]] = {}
+    for v, w, ln in page.amounts:
+        by_line.setdefault(id(ln), []).append((v, w))
+    for v, w, ln in page.amounts:
+        if spec.kind == "int" and abs(v - round(v)) > 1e-9:
+            continue
+        a = page.index_of[id(w)]
+        f = page.context(ln, a, a + 1, "")
+        feats = _spread(f, fams, spec.path)
+        feats.update(page.position(ln, [w]))
+        feats.update(_concept_flags(spec, fams))
+        row = by_line[id(ln)]
+        text = w.text
+        neighbours = " ".join(x.text for x in ln.words[max(0, a - 1) : a + 2])
+        key = abs(round(v, 2))
+        feats.update(
+            {
+                "value_log": _log(abs(v)),
+                "value_rel": abs(v) / biggest if biggest else 0.0,
+                "value_rank": rank.get(key, 99),
+                "value_is_max": float(rank.get(key, 99) == 0),
+                "negative": float(v < 0),
+                "decimals": float(
+                    len(re.split(r"[.,]", text)[-1]) if re.search(r"[.,]\d+$", text) else 0
+                ),
+                "has_sign": float(
+                    any(s in neighbours for s in signs)
+                    or bool(
+                        re.search(r"\b[A-Z]{3}\b", neighbours)
+                        and any(
+                            c in COMMON_CURRENCIES for c in re.findall(r"\b[A-Z]{3}\b", neighbours)
+                        )
+                    )
+                ),
+                "cents_05": float(round(abs(v) * 100) % 5 == 0),
+                "row_amounts": len(row),
+                "row_rightmost": float(all(x.x0 <= w.x0 for _, x in row)),
+                "row_index": sorted(x.x0 for _, x in row).index(w.x0),
+                "repeats": min(page.amount_counts[round(v, 2)], 6),
+                "is_sum": float(key in sums),
+                "in_sum": float(key in parts),
+            }
+        )
+        value: Any = round(v) if spec.kind == "int" else v
+        out.append(Cand(spec.path, "amount", value, [w], ln, feats))
+    _relative(out)
+    return out
+
+
+_SIGN_CACHE: list[tuple[str, ...]] = []
+
+
+def _signs() -> tuple[str, ...]:
+    if not _SIGN_CACHE:
+        _SIGN_CACHE.append(tuple(currency_signs()))
+    return _SIGN_CACHE[0]
+
+
+def _sums(values: list[float]) -> set[float]:
+    """Amounts that are the sum of two others (subtotal + tax), among the largest ones."""
+    top = values[:25]
+    have = set(top)
+    out = set()
+    for i, a in enumerate(top):
+        for b in top[i + 1 :]:
+            s = round(a + b, 2)
+            if s in have:
+                out.add(s)
+    return out
+
+
+def _log(v: float) -> float:
+    import math
+
+    return math.log10(v + 1.0)
+
+
+def date_candidates(page: Page, spec: _Spec) -> list[Cand]:
+    fams = FAMILIES["date"]
+    out = []
+    ordered = sorted({d for d, _, _ in page.dates})
+    for i, (d, words, ln) in enumerate(page.dates):
+        a = page.index_of[id(words[0])]
+        b = a + len(words)
+        f = page.context(ln, a, b, "")
+        feats = _spread(f, fams, spec.path)
+        feats.update(page.position(ln, words))
+        feats.update(_concept_flags(spec, fams))
+        text = " ".join(w.text for w in words)
+        after = " ".join(w.text for w in ln.words[b : b + 2])
+        before = " ".join(w.text for w in ln.words[max(0, a - 1) : a])
+        years = [x.year for x, _, _ in page.dates]
+        feats.update(
+            {
+                "order": min(i, 20),
+                "n_dates": min(len(page.dates), 20),
+                "distinct": min(len(ordered), 10),
+                "earliest": float(d == ordered[0]),
+                "latest": float(d == ordered[-1]),
+                "repeats": min(page.date_counts[d], 6),
+                "month_name": float(bool(re.search(r"[A-Za-z]{3,}", text))),
+                "year4": float(bool(re.search(r"\d{4}", text))),
+                "iso": float(bool(re.search(r"\d{4}-\d{2}-\d{2}", text))),
+                "ambiguous": float(
+                    bool(re.search(r"(?<!\d)(0?[1-9]|1[0-2])[./-](0?[1-9]|1[0-2])[./-]", text))
+                ),
+                "time_next": float(bool(_TIME.search(after)) or bool(_TIME.search(text))),
+                "time_before": float(bool(_TIME.search(before))),
+                "year_dev": min(abs(d.year - median(years)), 10) if years else 0.0,
+                "n_words": len(words),
+                "glued_label": float(bool(re.match(r"^[^\d]+[:.]", words[0].text))),
+            }
+        )
+        out.append(Cand(spec.path, "date", d.isoformat(), list(words), ln, feats))
+    _relative(out)
+    return out
+
+
+_ID_TRIM = re.compile(r"^[\s:#;,.\-–—|(]+|[\s:;,.|)]+$")
+
+
+def id_candidates(page: Page, spec: _Spec) -> list[Cand]:
+    fams = FAMILIES["id"]
+    out = []
+    seen_counts = Counter(
+        _ID_TRIM.sub("", w.text) for ln in page.doc.lines for w in ln.words if w.text
+    )
+    for ln in page.doc.lines:
+        for a, w in enumerate(ln.words):
+            raw = _ID_TRIM.sub("", w.text)
+            if not raw or not re.search(r"\d", raw) or len(raw) > (spec.max_length or 40):
+                continue
+            if _PERCENT.match(raw) or (_TIME.fullmatch(raw)):
+                continue
+            if parse_dates(raw, whole=True) and re.search(r"\d[./-]\d{1,2}[./-]\d", raw):
+                continue
+            if spec.pattern is not None and not spec.pattern.search(raw):
+                continue
+            f = page.context(ln, a, a + 1, "")
+            feats = _spread(f, fams, spec.path)
+            feats.update(page.position(ln, [w]))
+            feats.update(_concept_flags(spec, fams))
+            left = " ".join(x.text for x in ln.words[max(0, a - 3) : a])
+            digits = sum(c.isdigit() for c in raw)
+            letters = sum(c.isalpha() for c in raw)
+            feats.update(
+                {
+                    "len": min(len(raw), 30),
+                    "digits": min(digits, 20),
+                    "letters": min(letters, 20),
+                    "digit_share": digits / len(raw),
+                    "has_dash": float("-" in raw or "/" in raw or "_" in raw),
+                    "has_dot": float("." in raw),
+                    "amount_like": float(bool(re.fullmatch(r"-?[\d,.' ]*\d[.,]\d{2}", raw))),
+                    "phone_like": float(
+                        bool(_CONTACT.search(left)) or bool(re.fullmatch(r"\+?[\d\s()-]{9,}", raw))
+                    ),
+                    "hash": float("#" in w.text or "#" in left[-3:]),
+                    "repeats": min(seen_counts[raw], 6),
+                    "upper": float(raw.upper() == raw and letters > 0),
+                }
+            )
+            out.append(Cand(spec.path, "id", raw, [w], ln, feats))
+    _relative(out)
+    return out
+
+
+_FUNCTION_WORDS = {
+    "are", "is", "not", "the", "of", "for", "you", "to", "please", "thank", "thanks", "and",
+    "your", "our", "we", "this", "with", "be", "will", "come", "again", "all", "no", "sold",
+    "goods", "le", "la", "les", "de", "des", "et", "der", "die", "das", "und", "nicht", "el",
+    "los", "y", "il", "di", "e", "het", "een", "en", "och", "att", "sila", "terima", "kasih",
+}  # fmt: skip
+_REG_TAIL = re.compile(r"\s*\(\s*\d[\w./-]*\s*\)\s*$")
+
+
+def _trim_phrase(words: list[_W]) -> list[_W]:
+    ws = [w for w in words if w.text not in ("-", "|", "*", "•")]
+    while len(ws) > 1 and _REG_TAIL.fullmatch(ws[-1].text):
+        ws = ws[:-1]  # "99 SPEED MART S/B (519537-X)": the registration number is not the name
+    while len(ws) > 1 and ws[0].text.endswith(":"):
+        ws = ws[1:]
+    while ws and ws[-1].toks and set(ws[-1].toks) <= _TITLES and len(ws) > 1:
+        ws.pop()
+    while ws and ws[0].toks and set(ws[0].toks) <= _TITLES and len(ws) > 1:
+        ws.pop(0)
+    return ws
+
+
+def legal_form(words: list[_W]) -> bool:
+    toks = [t for w in words for t in w.toks]
+    if not toks:
+        return False
+    return any("".join(toks[-n:]) in _LEGAL for n in (1, 2, 3, 4))
+
+
+def name_candidates(page: Page, spec: _Spec, role: str | None) -> list[Cand]:
+    """Phrases that could name a party: every phrase on the first page's upper part and every
+    phrase on the lines under a party label."""
+    fams = FAMILIES["name"]
+    first = page.doc.pages[0]
+    height = page.doc.heights.get(first, 1.0) or 1.0
+    out = []
+    lines = page.by_page.get(first, [])
+    for k, ln in enumerate(lines):
+        if ln.y0 > 0.6 * height and k > 12:
+            break
+        phrases = list(ln.segments)
+        if 1 < len(ln.segments) <= 3 and not any(c.isdigit() for w in ln.words for c in w.text):
+            phrases.append((0, len(ln.words)))  # a name spread wide ("T H R E E   S T O O G E S")
+        for sa, sb in phrases:
+            words = ln.words[sa:sb]
+            # a phrase after a label on its line ("Sold by: Acme GmbH"): the part after ":"
+            cut = next((i for i, w in enumerate(words[:-1]) if w.text.endswith(":")), None)
+            if cut is not None:
+                words = words[cut + 1 :]
+            words = _trim_phrase(words)
+            while len(words) > 1 and re.fullmatch(r"[\d#:.\-]{3,}", words[0].text):
+                words = words[1:]  # a till or branch code before the name ("000002 BAIFU")
+            if not words:
+                continue
+            text = _text(words).strip(" ,;:-")
+            if re.search(r"\d{3,}", text):
+                continue  # names do not hold long numbers: an address, a phone, a reg. number
+            letters = sum(c.isalpha() for c in text)
+            if letters < 2 or len(words) > 10 or _CONTACT.search(text):
+                continue
+            if all(set(w.toks) <= _TITLES for w in words if w.toks):
+                continue
+            a = page.index_of[id(words[0])]
+            f = page.context(ln, a, a + len(words), "")
+            feats = _spread(f, fams, spec.path)
+            feats.update(page.position(ln, words))
+            toks = [t for w in words for t in w.toks]
+            digits = sum(c.isdigit() for c in text)
+            below = _block_below(page, ln, words, 4)
+            block_label = _block_label(page, ln, words)
+            feats.update(
+                {
+                    "role_vendor": float(role == "vendor"),
+                    "role_customer": float(role == "customer"),
+                    "legal": float(legal_form(words)),
+                    "business": float(bool(set(toks) & _BUSINESS)),
+                    "n_words": len(words),
+                    "n_chars": min(len(text), 60),
+                    "upper": sum(c.isupper() for c in text) / max(letters, 1),
+                    "digits": min(digits, 10),
+                    "digit_share": digits / max(len(text), 1),
+                    "below_digits": float(any(any(c.isdigit() for c in _text(x)) for x in below)),
+                    "below_lines": len(below),
+                    "below_postcode": float(any(_POSTCODE.search(_text(x)) for x in below)),
+                    "below_contact": float(any(_CONTACT.search(_text(x)) for x in below)),
+                    "above_lines": float(_stacked_above(page, ln, words)),
+                    "block_vendor": block_label.get("vendor", 0.0),
+                    "block_customer": block_label.get("customer", 0.0),
+                    "title_words": sum(1 for w in words if w.toks and set(w.toks) <= _TITLES),
+                    "k": min(k, 30),
+                    "ends_colon": float(words[-1].text.endswith(":")),
+                    "has_amp": float("&" in text),
+                    "regno_next": float(bool(below) and _regno(below[0])),
+                    "repeats": _repeats(page, toks),
+                    "sentence": float(
+                        len(words) >= 4 and sum(w.text[:1].islower() for w in words) > 1
+                    ),
+                    "two_lines": 0.0,
+                    "continuation": float(
+                        bool(words[0].toks) and (words[0].toks[0] in _LEGAL or words[0].text in "&")
+                    ),
+                    "whole_line": float(sb - sa == len(ln.words)),
+                    "function_words": sum(t in _FUNCTION_WORDS for t in toks),
+                    "comma": float("," in text),
+                }
+            )
+            out.append(Cand(spec.path, "name", text, words, ln, feats))
+            # a name printed over two lines ("PASARAYA BORONG PINTAR" / "SDN BHD")
+            if below and len(below[0]) <= 4 and not any(c.isdigit() for c in _text(below[0])):
+                more = _trim_phrase(below[0])
+                both = _text([*words, *more]).strip(" ,;:-")
+                if more and not _CONTACT.search(both) and len(words) + len(more) <= 10:
+                    f2 = dict(feats)
+                    f2.update(
+                        two_lines=1.0,
+                        legal=float(legal_form([*words, *more])),
+                        n_words=len(words) + len(more),
+                        n_chars=min(len(both), 60),
+                        below_lines=max(len(below) - 1, 0),
+                        regno_next=float(len(below) > 1 and _regno(below[1])),
+                    )
+                    out.append(Cand(spec.path, "name", both, [*words, *more], ln, f2))
+    _relative(out)
+    return out
+
+
+def _regno(words: list[_W]) -> bool:
+    text = _text(words)
+    letters = sum(c.isalpha() for c in text)
+    return bool(re.search(r"\d", text)) and (
+        bool(re.match(r"^\(.*\)$", text.strip()))
+        or bool(re.search(r"\b(?:reg|roc|co\.?\s*no|company\s*no|uen|crn|gst|sst)\b", text, re.I))
+        or letters <= 2
+    )
+
+
+def _repeats(page: Page, toks: list[str]) -> float:
+    if not toks:
+        return 0.0
+    key = tuple(toks)
+    n = 0
+    for lt in page.line_toks:
+        for i in range(len(lt) - len(key) + 1):
+            if lt[i : i + len(key)] == key:
+                n += 1
+                break
+    return float(min(n, 5))
+
+
+def _block_below(page: Page, line: _Line, words: list[_W], limit: int) -> list[list[_W]]:
+    """The phrases stacked under ``words``: the next lines overlapping them, no wide gap."""
+    lines = page.by_page[line.page]
+    k = page.rank[id(line)]
+    x0, x1 = words[0].x0, words[-1].x1
+    out: list[list[_W]] = []
+    prev = line
+    for nxt in lines[k + 1 :]:
+        if len(out) >= limit or nxt.y0 - prev.y1 > 1.6 * max(prev.h, nxt.h):
+            break
+        found = None
+        for sa, sb in nxt.segments:
+            seg = nxt.words[sa:sb]
+            width = min(seg[-1].x1 - seg[0].x0, x1 - x0)
+            if _overlap(seg[0].x0, seg[-1].x1, x0, x1) > 0.3 * max(width, 1.0):
+                found = seg
+                break
+        if found is None:
+            break
+        out.append(found)
+        prev = nxt
+    return out
+
+
+def _stacked_above(page: Page, line: _Line, words: list[_W]) -> bool:
+    lines = page.by_page[line.page]
+    k = page.rank[id(line)]
+    if k == 0:
+        return False
+    prev = lines[k - 1]
+    if line.y0 - prev.y1 > 1.2 * max(line.h, prev.h):
+        return False
+    x0, x1 = words[0].x0, words[-1].x1
+    return any(
+        _overlap(prev.words[sa].x0, prev.words[sb - 1].x1, x0, x1) > 0 for sa, sb in prev.segments
+    )
+
+
+def _block_label(page: Page, line: _Line, words: list[_W]) -> dict[str, float]:
+    """A party label heading the block this phrase sits in ("Bill to" two lines above)."""
+    lines = page.by_page[line.page]
+    k = page.rank[id(line)]
+    x0, x1 = words[0].x0, words[-1].x1
+    out: dict[str, float] = {}
+    own_left, _, _ = page.left_words(line, page.index_of[id(words[0])])
+    for toks in (phrase_tokens(own_left),):
+        for key, v in page.scores(toks).items() if toks else ():
+            if key in ("c:vendor", "c:customer"):
+                out[key[2:]] = max(out.get(key[2:], 0.0), v)
+    prev = line
+    for up in reversed(lines[max(0, k - 7) : k]):
+        if prev.y0 - up.y1 > 2.0 * max(prev.h, up.h):
+            break
+        for sa, sb in up.segments:
+            seg = up.words[sa:sb]
+            if _overlap(seg[0].x0 - 10, seg[-1].x1 + 10, x0, x1) <= 0:
+                continue
+            for key, v in page.scores(phrase_tokens(seg)).items():
+                if key in ("c:vendor", "c:customer"):
+                    out[key[2:]] = max(out.get(key[2:], 0.0), v)
+        prev = up
+    return out
+
+
+def address_candidates(
+    page: Page, spec: _Spec, anchors: list[tuple[_Line, list[_W]]], joiner: str
+) -> list[Cand]:
+    """Blocks of 1-6 lines under a name (skipping up to two lines such as a registration
+    number), and the lines after an address label."""
+    out = []
+    for anchor_rank, (line, words) in enumerate(anchors):
+        block = _block_below(page, line, words, 9)
+        if not block:
+            continue
+        for s in range(0, min(3, len(block))):
+            for n in range(1, min(6, len(block) - s) + 1):
+                lines = block[s : s + n]
+                if any(_CONTACT.search(_text(x)) for x in lines):
+                    break
+                out.append(_address(page, spec, anchor_rank, line, block, s, n, joiner))
+    _relative(out)
+    return out
+
+
+def _address(
+    page: Page,
+    spec: _Spec,
+    anchor_rank: int,
+    anchor: _Line,
+    block: list[list[_W]],
+    s: int,
+    n: int,
+    joiner: str,
+) -> Cand:
+    lines = block[s : s + n]
+    texts = [_text(x).strip() for x in lines]
+    value = _join(texts, joiner)
+    nxt = block[s + n] if s + n < len(block) else None
+    skipped = block[:s]
+    first_line = page.line_of[id(lines[0][0])]
+    feats: dict[str, float] = {
+        "anchor_rank": anchor_rank,
+        "start": s,
+        "n_lines": n,
+        "n_words": sum(len(x) for x in lines),
+        "n_chars": min(len(value), 200),
+        "postcode": float(bool(_POSTCODE.search(value))),
+        "last_postcode": float(bool(_POSTCODE.search(texts[-1]))),
+        "first_digit": float(any(c.isdigit() for c in texts[0])),
+        "digit_share": sum(c.isdigit() for c in value) / max(len(value), 1),
+        "commas": value.count(","),
+        "ends_punct": float(texts[-1][-1:] in ".,"),
+        "next_none": float(nxt is None),
+        "next_contact": float(nxt is not None and bool(_CONTACT.search(_text(nxt)))),
+        "next_regno": float(nxt is not None and _regno(nxt)),
+        "next_digits": float(nxt is not None and any(c.isdigit() for c in _text(nxt))),
+        "next_title": float(nxt is not None and all(set(w.toks) <= _TITLES for w in nxt if w.toks)),
+        "next_colon": float(nxt is not None and any(w.text.endswith(":") for w in nxt)),
+        "skipped_regno": float(bool(skipped) and all(_regno(x) for x in skipped)),
+        "skipped_legal": float(any(legal_form(x) for x in skipped)),
+        "skipped_n": len(skipped),
+        "contains_legal": float(any(legal_form(x) for x in lines)),
+        "contains_colon": float(any(w.text.endswith(":") for x in lines for w in x)),
+        "first_regno": float(_regno(lines[0])),
+        "h_rel": max(w.h for w in lines[0]) / page.med_h[first_line.page],
+        "y": first_line.y0 / (page.doc.heights.get(first_line.page, 1.0) or 1.0),
+        "gap_after": (
+            0.0
+            if nxt is None
+            else (page.line_of[id(nxt[0])].y0 - page.line_of[id(lines[-1][0])].y1)
+            / max(first_line.h, 1.0)
+        ),
+    }
+    ws = [w for x in lines for w in x]
+    return Cand(spec.path, "address", value, ws, first_line, feats, lines=[])
+
+
+def _join(texts: list[str], joiner: str) -> str:
+    out = ""
+    for t in texts:
+        t = t.strip()
+        if not t:
+            continue
+        if not out:
+            out = t
+        elif joiner.strip() and out[-1:] in ",;":
+            out += " " + t
+        else:
+            out += joiner + t
+    return out
+
+
+def _relative(cands: list[Cand]) -> None:
+    """Features relative to the field's other candidates: the best label score among them;
+    among the candidates its own label names, its rank by value and from the page's end."""
+    if not cands:
+        return
+    keys = ("left_own", "above_own", "row_own")
+    best = {k: max(c.feats.get(k, 0.0) for c in cands) for k in keys}
+    for c in cands:
+        for k in keys:
+            c.feats[f"{k}_best"] = float(best[k] > 0 and c.feats.get(k, 0.0) >= best[k])
+        c.feats["n_cands"] = min(len(cands), 200)
+    labelled = [
+        c for c in cands if max(c.feats.get("left_own", 0.0), c.feats.get("above_own", 0.0)) >= 0.5
+    ]
+    for c in cands:
+        c.feats["own_count"] = min(len(labelled), 10)
+    if not labelled:
+        return
+    numeric = all(isinstance(c.value, int | float) for c in labelled)
+    by_value = sorted(labelled, key=lambda c: -abs(c.value)) if numeric else []
+    by_end = sorted(labelled, key=lambda c: (-c.line.page, -c.line.y0))
+    for rank, c in enumerate(by_value):
+        c.feats["own_value_rank"] = rank
+    for rank, c in enumerate(by_end):
+        c.feats["own_end_rank"] = rank
+    for c in cands:
+        c.feats.setdefault("own_value_rank", 20)
+        c.feats.setdefault("own_end_rank", 20)
+
+
+def currency_code_of(text: str) -> str | None:
+    for tok in re.findall(r"[A-Za-z]{3}", text):
+        if tok.isupper() and tok in COMMON_CURRENCIES:
+            return tok
+    for tok in runs(text):
+        if codes := currency_codes(tok):
+            return codes[0]
+    return None

@@ -1,0 +1,224 @@
+"""The candidate scorer: gradient-boosted trees in a portable JSON file, one model per group.
+
+A scorer file holds, per candidate group (date, amount, id, name, address), the feature names
+it reads and its trees (split feature, threshold, children, leaf values) exported from
+scikit-learn's ``HistGradientBoostingClassifier``. Reading one needs numpy only; training
+needs scikit-learn (``pip install 'docintel[train]'``).
+
+The shipped scorer (``docintel/data/cpu_scorer.json``) was trained only on documents the
+project generates itself (``tools/train_cpu_scorer.py``; README: "Without a vision model").
+``docintel train DIR --schema NAME --out scorer.json`` fits one on a user's own folder; the
+CPU engine takes it as ``CPUEngine(scorer=path)`` or ``DOCINTEL_CPU_SCORER``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+SHIPPED = Path(__file__).resolve().parents[2] / "data" / "cpu_scorer.json"
+FORMAT = "docintel-cpu-scorer/1"
+
+
+class _Trees:
+    """One group's model: features and trees, evaluated with numpy, all trees and rows at once
+    (the trees padded into one array each for features, thresholds, children, leaf values)."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        import numpy as np
+
+        self.features: list[str] = list(data["features"])
+        self.base = float(data["base"])
+        trees = data["trees"]
+        width = max((len(t["value"]) for t in trees), default=1)
+
+        def pad(key: str, dtype: Any, fill: Any) -> Any:
+            out = np.full((len(trees), width), fill, dtype=dtype)
+            for i, t in enumerate(trees):
+                out[i, : len(t[key])] = t[key]
+            return out
+
+        self.feature = pad("feature", np.int64, 0)
+        self.threshold = pad("threshold", np.float64, 0.0)
+        self.left = pad("left", np.int64, 0)
+        self.right = pad("right", np.int64, 0)
+        self.value = pad("value", np.float64, 0.0)
+        self.leaf = pad("leaf", bool, True)
+        self.depth = max((_depth(t) for t in trees), default=0)
+
+    def predict(self, rows: Sequence[dict[str, float]]) -> list[float]:
+        import numpy as np
+
+        if not rows:
+            return []
+        x = np.array(
+            [[float(r.get(name, 0.0)) for name in self.features] for r in rows], dtype=np.float64
+        )
+        n_trees = self.feature.shape[0]
+        if n_trees == 0:
+            return [1.0 / (1.0 + math.exp(-self.base))] * len(rows)
+        tree = np.arange(n_trees)[:, None]  # (trees, 1)
+        row = np.arange(len(rows))[None, :]  # (1, rows)
+        node = np.zeros((n_trees, len(rows)), dtype=np.int64)
+        for _ in range(self.depth + 1):
+            leaf = self.leaf[tree, node]
+            if leaf.all():
+                break
+            go_left = x[row, self.feature[tree, node]] <= self.threshold[tree, node]
+            nxt = np.where(go_left, self.left[tree, node], self.right[tree, node])
+            node = np.where(leaf, node, nxt)
+        raw = self.base + self.value[tree, node].sum(axis=0)
+        return [1.0 / (1.0 + math.exp(-v)) for v in raw.tolist()]
+
+
+def _depth(tree: dict[str, Any]) -> int:
+    """The longest root-to-leaf path of a tree (its node arrays)."""
+    depth, frontier = 0, [0]
+    while frontier:
+        nxt = []
+        for n in frontier:
+            if not tree["leaf"][n]:
+                nxt += [tree["left"][n], tree["right"][n]]
+        if nxt:
+            depth += 1
+        frontier = nxt
+    return depth
+
+
+class Scorer:
+    """Probabilities for candidates, per group; a group without a model gets a fallback."""
+
+    def __init__(self, data: dict[str, Any] | None = None, source: str = "") -> None:
+        data = data or {}
+        if data and data.get("format") != FORMAT:
+            raise ValueError(f"{source or 'scorer'}: not a docintel CPU scorer ({FORMAT})")
+        self.source = source
+        self.meta = {k: v for k, v in data.items() if k != "groups"}
+        self.groups = {name: _Trees(g) for name, g in (data.get("groups") or {}).items()}
+
+    @classmethod
+    def load(cls, path: str | Path) -> Scorer:
+        p = Path(path)
+        try:
+            data = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise ValueError(f"cannot read the CPU scorer {p}: {exc}") from exc
+        return cls(data, str(p))
+
+    def predict(self, group: str, rows: Sequence[dict[str, float]]) -> list[float]:
+        model = self.groups.get(group)
+        if model is None:
+            return [_fallback(group, r) for r in rows]
+        return model.predict(rows)
+
+
+def _fallback(group: str, f: dict[str, float]) -> float:
+    """Without a trained model: the label next to the value decides, position breaks ties."""
+    own = max(f.get("left_own", 0.0), 0.8 * f.get("above_own", 0.0), 0.5 * f.get("row_own", 0.0))
+    other = max(f.get("left_other", 0.0), 0.8 * f.get("above_other", 0.0))
+    score = 2.0 * own - 1.5 * other
+    if group == "name":
+        score += 1.0 * f.get("legal", 0.0) + 0.8 * f.get("h_max", 0.0) - 0.1 * f.get("k", 0.0)
+        score -= 2.0 * f.get("block_customer", 0.0) * f.get("role_vendor", 0.0)
+    elif group == "address":
+        score += 0.5 * f.get("postcode", 0.0) + 0.5 * f.get("next_contact", 0.0)
+        score -= 0.5 * f.get("start", 0.0) + 0.3 * abs(f.get("n_lines", 0.0) - 3)
+    elif group == "amount":
+        score += 0.3 * f.get("value_is_max", 0.0) + 0.2 * f.get("y", 0.0)
+    return 1.0 / (1.0 + math.exp(-(score - 1.0)))
+
+
+_cache: dict[str, Scorer] = {}
+_lock = threading.Lock()
+
+
+def get_scorer(scorer: str | Path | Scorer | None = None) -> Scorer:
+    """The scorer to use: the one given, else ``DOCINTEL_CPU_SCORER`` (the ``cpu_scorer``
+    setting), else the shipped one."""
+    if isinstance(scorer, Scorer):
+        return scorer
+    if not scorer:
+        from ...settings import get_settings
+
+        scorer = get_settings().cpu_scorer
+    path = scorer or SHIPPED
+    key = str(Path(path).resolve())
+    with _lock:
+        got = _cache.get(key)
+        if got is None:
+            got = Scorer.load(path) if Path(path).is_file() or path != SHIPPED else Scorer()
+            _cache[key] = got
+        return got
+
+
+# ---- training ----------------------------------------------------------------------------------
+
+
+def fit(
+    rows: dict[str, list[tuple[dict[str, float], int, str]]],
+    *,
+    trees: int = 150,
+    depth: int = 6,
+    seed: int = 0,
+    meta: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Fit one model per group from (features, label, document) rows; the scorer's JSON.
+
+    Needs scikit-learn. Documents where no candidate is right stay in: they teach that a
+    value is not the field's (an invoice without a due date, a receipt without a subtotal).
+    """
+    try:
+        import numpy as np
+        from sklearn.ensemble import HistGradientBoostingClassifier
+    except ImportError as exc:  # pragma: no cover - depends on the install
+        raise RuntimeError(
+            "training the CPU scorer needs scikit-learn: pip install 'docintel[train]'"
+        ) from exc
+    groups: dict[str, Any] = {}
+    for group, samples in sorted(rows.items()):
+        labels = [y for _, y, _ in samples]
+        if not samples or len(set(labels)) < 2:
+            continue
+        names = sorted({k for f, _, _ in samples for k in f})
+        x = np.array([[f.get(k, 0.0) for k in names] for f, _, _ in samples], dtype=np.float64)
+        y = np.array(labels)
+        clf = HistGradientBoostingClassifier(
+            max_iter=trees,
+            max_depth=depth,
+            learning_rate=0.1,
+            min_samples_leaf=10,
+            l2_regularization=1.0,
+            random_state=seed,
+            early_stopping=False,
+        )
+        clf.fit(x, y)
+        groups[group] = _export(clf, names)
+        groups[group]["samples"] = len(samples)
+        groups[group]["positives"] = int(y.sum())
+    return {"format": FORMAT, **(meta or {}), "groups": groups}
+
+
+def _export(clf: Any, names: list[str]) -> dict[str, Any]:
+    trees = []
+    for (predictor,) in clf._predictors:
+        nodes = predictor.nodes
+        trees.append(
+            {
+                "feature": [int(v) for v in nodes["feature_idx"]],
+                "threshold": [float(v) for v in nodes["num_threshold"]],
+                "left": [int(v) for v in nodes["left"]],
+                "right": [int(v) for v in nodes["right"]],
+                "value": [round(float(v), 6) for v in nodes["value"]],
+                "leaf": [int(v) for v in nodes["is_leaf"]],
+            }
+        )
+    base = float(clf._baseline_prediction.ravel()[0])
+    return {"features": names, "base": base, "trees": trees}
+
+
+def dump(data: dict[str, Any], path: str | Path) -> None:
+    Path(path).write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
