@@ -72,9 +72,23 @@ def fill(
     else the shipped one). ``banned``: (path, value) pairs not to give again (the retry
     loop's feedback: values an earlier answer gave and a check rejected).
     """
+    chosen = get_scorer(scorer)
     doc = _prepare(pages, region)
-    work = _Work(schema, doc, get_scorer(scorer), set(banned))
-    return work.run()
+    filled = _Work(schema, doc, chosen, set(banned)).run()
+    if region is None and _issuer_missing(filled):
+        # the issuer may be printed only in a logo image: read the logos, fill again
+        again = _Work(schema, _prepare(pages, None, logos=True), chosen, set(banned)).run()
+        if not _issuer_missing(again):
+            return again
+    return filled
+
+
+def _issuer_missing(filled: Filled) -> bool:
+    """No likely vendor (or merchant) name among the candidates."""
+    for cands in filled.ranked.values():
+        if cands and cands[0].group == "name" and cands[0].feats.get("role_vendor"):
+            return cands[0].p < VENDOR_THRESHOLD
+    return False
 
 
 class _Work:
@@ -267,7 +281,7 @@ class _Work:
         if spec.required and "." not in path:
             # better a likely value than none: likely enough, or far likelier than the next
             runner = allowed[1].p if len(allowed) > 1 else 0.0
-            sure = c.p >= REQUIRED_THRESHOLD or (c.p >= 0.005 and c.p >= 5 * runner)
+            sure = c.p >= REQUIRED_THRESHOLD or (c.p >= 0.005 and c.p >= 3 * runner)
             return _as_field(spec, c.value) if sure else None
         return _as_field(spec, c.value) if c.p >= limit else None
 

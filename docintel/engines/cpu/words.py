@@ -76,7 +76,7 @@ def _label_tokens(label: str) -> tuple[str, ...]:
     return tuple(t for word in label.split() for t in _tokens(word))
 
 
-def _words_of(page: Page, region: Region | None = None) -> list[_W]:
+def _words_of(page: Page, region: Region | None = None, logos: bool = False) -> list[_W]:
     try:
         words = getattr(page, "ocr_words", page.words) or page.words
     except Exception:  # OCR unavailable or failing: the text layer is what there is
@@ -84,8 +84,10 @@ def _words_of(page: Page, region: Region | None = None) -> list[_W]:
     if page.words and getattr(page, "pdf_page", None) is not None and region is None:
         from .pixels import invisible_layer, logo_words, reread
 
-        # a scanner's poor OCR layer: ours may read better; else a name only in a logo image
-        words = reread(page) if invisible_layer(page) else [*words, *logo_words(page)]
+        if invisible_layer(page):  # a scanner's poor OCR layer: ours may read better
+            words = reread(page)
+        elif logos:  # a name only in a logo image
+            words = [*words, *logo_words(page)]
     out = []
     for w in words:
         b = w.bbox
@@ -243,13 +245,14 @@ def _text_lines(doc: _Doc) -> list[str]:
     return [_text(ln.words) for ln in doc.lines if _text(ln.words)]
 
 
-def _prepare(pages: Sequence[Page], region: Region | None) -> _Doc:
+def _prepare(pages: Sequence[Page], region: Region | None, logos: bool = False) -> _Doc:
+    """The pages' words as lines; ``logos``: with the OCR words of logo images."""
     lines: list[_Line] = []
     heights: dict[int, float] = {}
     widths: dict[int, float] = {}
     order: list[int] = []
     for n, page in enumerate(pages):
-        words = _words_of(page, region if n == 0 else None)
+        words = _words_of(page, region if n == 0 else None, logos)
         if region is not None and n > 0:
             break
         page_lines = _build_lines(words, page.index)
