@@ -154,15 +154,15 @@ def evaluate_folder(
     engine: Annotated[str, typer.Option(help="auto | vllm | server | transformers | cpu")] = "auto",
     field_map: Annotated[
         str | None,
-        typer.Option("--map", help="Expected-key to schema-path map: 'invoice2data'."),
+        typer.Option("--map", help="Expected-key to schema-path map: 'invoice2data' or 'sroie'."),
     ] = None,
 ) -> None:
     """Run a schema over a folder with expected JSON and print per-field accuracy."""
-    from .evaluate import INVOICE2DATA_MAP, evaluate
+    from .evaluate import FIELD_MAPS, evaluate
     from .schemas_loader import resolve_schema
     from .settings import get_settings
 
-    maps = {"invoice2data": INVOICE2DATA_MAP}
+    maps = FIELD_MAPS
     if field_map is not None and field_map not in maps:
         raise typer.BadParameter(f"unknown map {field_map!r}: use {', '.join(maps)}")
     try:

@@ -41,8 +41,9 @@ FORMULA_KEYS = {
     "prompt_tokens", "completion_tokens", "seconds", "mathml",
 }  # fmt: skip
 EXTRACT_KEYS = {
-    "schema", "ok", "value", "errors", "engine", "model", "document", "source", "pages",
-    "confidence", "prompt_tokens", "completion_tokens", "timings", "provenance", "attempts",
+    "schema", "ok", "value", "partial", "missing", "errors", "engine", "model", "document",
+    "source", "pages", "confidence", "prompt_tokens", "completion_tokens", "timings",
+    "provenance", "attempts",
 }  # fmt: skip
 ATTEMPT_KEYS = {
     "number", "text", "finish_reason", "errors", "prompt_tokens", "completion_tokens",
