@@ -170,24 +170,32 @@ class Store:
         self, queue: str, schema_name: str, name: str, size: int, mtime_ns: int
     ) -> int | None:
         """Add a job for this file version; None when it is already known (any status)."""
-        key = job_key(queue, schema_name, name, size, mtime_ns)
-        row = dict(
-            key=key,
-            queue=queue,
-            name=name,
-            size=size,
-            mtime_ns=mtime_ns,
-            schema_name=schema_name,
-            status="pending",
-            attempts=0,
-            not_before=0.0,
-            created_at=time.time(),
-        )
+        return self.enqueue_many(queue, schema_name, [(name, size, mtime_ns)])[0]
+
+    def enqueue_many(
+        self, queue: str, schema_name: str, files: Sequence[tuple[str, int, int]]
+    ) -> list[int | None]:
+        """Add a job per ``(name, size, mtime_ns)`` in one transaction, so that files that
+        settle together are claimable together (one engine batch); None for known ones."""
+        now, new = time.time(), []
         with Session(self.engine) as s:
-            stmt = self._insert(JobRow).values(**row).on_conflict_do_nothing()
-            new = s.execute(stmt.returning(JobRow.id)).scalar_one_or_none()  # type: ignore[attr-defined]
+            for name, size, mtime_ns in files:
+                row = dict(
+                    key=job_key(queue, schema_name, name, size, mtime_ns),
+                    queue=queue,
+                    name=name,
+                    size=size,
+                    mtime_ns=mtime_ns,
+                    schema_name=schema_name,
+                    status="pending",
+                    attempts=0,
+                    not_before=0.0,
+                    created_at=now,
+                )
+                stmt = self._insert(JobRow).values(**row).on_conflict_do_nothing()
+                new.append(s.execute(stmt.returning(JobRow.id)).scalar_one_or_none())  # type: ignore[attr-defined]
             s.commit()
-            return new
+        return new
 
     def job_for(
         self, queue: str, schema_name: str, name: str, size: int, mtime_ns: int

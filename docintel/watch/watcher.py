@@ -350,6 +350,7 @@ class Watcher:
         """Take the candidates whose size and mtime have not changed for ``settle`` seconds."""
         now = time.monotonic()
         writing: set[str] | None = None
+        ready: list[tuple[Path, int, int]] = []
         for path, seen in list(self._candidates.items()):
             try:
                 st = path.stat()
@@ -368,29 +369,37 @@ class Watcher:
                 if str(path.resolve()) in writing:  # a writer pausing past the settle time
                     self._candidates[path] = (sig, now)
                     continue
-                try:
-                    self._take(path, *sig)
-                except Exception as exc:  # the store is unreachable: try again next tick
-                    self.health.failed("store", exc)
-                    continue
-                self.health.recovered("store")
-                del self._candidates[path]
+                ready.append((path, *sig))
+        if not ready:
+            return
+        try:
+            self._take(ready)
+        except Exception as exc:  # the store is unreachable: try again next tick
+            self.health.failed("store", exc)
+            return
+        self.health.recovered("store")
+        for path, _, _ in ready:
+            del self._candidates[path]
 
-    def _take(self, path: Path, size: int, mtime_ns: int) -> None:
-        name = store_name(path.relative_to(self.inbox).as_posix())
-        if (name, size, mtime_ns) in self._known:
-            return
-        queued = self.store.enqueue(self.queue, self.schema_name, name, size, mtime_ns)
-        self._known.add((name, size, mtime_ns))
-        if queued is not None:
-            self.stats.queued += 1
-            log.info("queued %s", name)
-            return
-        # Known already. A closed job whose input is still here: a crash came between closing
-        # it and moving the input; finish the move.
-        job = self.store.job_for(self.queue, self.schema_name, name, size, mtime_ns)
-        if job is not None and job.status in ("done", "failed"):
-            self._move(path, "processed" if job.status == "done" else "failed", job.sha256)
+    def _take(self, files: list[tuple[Path, int, int]]) -> None:
+        """Queue the settled files in one transaction (so workers claim them as one batch)."""
+        named = [
+            (path, store_name(path.relative_to(self.inbox).as_posix()), size, mtime_ns)
+            for path, size, mtime_ns in files
+        ]
+        named = [f for f in named if f[1:] not in self._known]
+        queued = self.store.enqueue_many(self.queue, self.schema_name, [f[1:] for f in named])
+        for (path, name, size, mtime_ns), job_id in zip(named, queued, strict=True):
+            self._known.add((name, size, mtime_ns))
+            if job_id is not None:
+                self.stats.queued += 1
+                log.info("queued %s", name)
+                continue
+            # Known already. A closed job whose input is still here: a crash came between
+            # closing it and moving the input; finish the move.
+            job = self.store.job_for(self.queue, self.schema_name, name, size, mtime_ns)
+            if job is not None and job.status in ("done", "failed"):
+                self._move(path, "processed" if job.status == "done" else "failed", job.sha256)
 
     def _path(self, name: str) -> Path:
         """The inbox file a store name stands for (see ``store_name``)."""
