@@ -21,10 +21,10 @@ CACHE = Path(
 
 
 def install(cache: Path = CACHE) -> None:
-    """Wrap ``docintel.stages.PageStages.ocr_words`` with the cache (idempotent)."""
-    from docintel import stages
+    """Wrap ``docintel.pages.stages.PageStages.ocr_words`` with the cache (idempotent)."""
     from docintel.document import Word
     from docintel.geometry import BBox
+    from docintel.pages import stages
 
     # the raw read where there is one (orientation checks then read through the cache)
     name = "read" if hasattr(stages.PageStages, "read") else "ocr_words"

@@ -44,11 +44,11 @@ import httpx
 from PIL import Image, ImageDraw
 
 from docintel.engines.base import Engine, GenerationOutput, GenerationRequest
-from docintel.serve import create_app
+from docintel.http.app import create_app
+from docintel.pipeline.transcribe import transcribe
 from docintel.settings import Settings, get_settings
 from docintel.testing.engines import InstantEngine
 from docintel.testing.server import running
-from docintel.transcribe import transcribe
 
 ANSWER = '{"latex": "x^2 + y^2 = z^2", "display": true}'
 MAX_TOKENS = 64
@@ -80,12 +80,12 @@ def ms(seconds: float) -> str:
 
 
 def overhead(n: int) -> None:
-    import docintel.transcribe
+    import docintel.pipeline.transcribe
 
     # The endpoint imports transcribe() at call time: wrapped, it also says how long the work
     # took inside each served request, so that request's overhead needs no second measurement.
     inner: list[float] = []
-    original = docintel.transcribe.transcribe
+    original = docintel.pipeline.transcribe.transcribe
 
     def timed(*args: Any, **kwargs: Any) -> Any:
         start = time.perf_counter()
@@ -94,11 +94,11 @@ def overhead(n: int) -> None:
         finally:
             inner.append(time.perf_counter() - start)
 
-    docintel.transcribe.transcribe = timed  # type: ignore[assignment]
+    docintel.pipeline.transcribe.transcribe = timed  # type: ignore[assignment]
     try:
         _overhead(n, inner)
     finally:
-        docintel.transcribe.transcribe = original
+        docintel.pipeline.transcribe.transcribe = original
 
 
 def _overhead(n: int, inner: list[float]) -> None:

@@ -55,7 +55,7 @@ SERVER = r"""
 import json, sys
 config = json.loads(sys.argv[1])
 import uvicorn
-from docintel.serve import create_app
+from docintel.http.app import create_app
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
 engine = config["engine"]
@@ -66,7 +66,7 @@ elif engine == "slow":
 app = create_app(get_settings(**config["settings"]), engine)
 options = dict(host="127.0.0.1", port=config["port"], log_level="error")
 try:
-    from docintel.serve import uvicorn_config  # the header deadline, where the tree has one
+    from docintel.http.app import uvicorn_config  # the header deadline, where the tree has one
 except ImportError:
     server_config = uvicorn.Config(app, **options)
 else:

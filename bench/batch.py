@@ -13,7 +13,7 @@ Then the driver's memory at scale: ``--scale`` (10 000) small generated PDFs str
 the local batch (process pool, CPU engine, the full run), beside a tenth of them, and a rerun
 of the large one (every document skipped: the listing and resume stage alone). Last, OCR
 pages per second with 1 and 2 threads (one RapidOCR engine per thread, see
-``docintel.ocr``). Usage::
+``docintel.pages.ocr``). Usage::
 
     python bench/batch.py [--docs 200] [--scale 10000] [--skip-scale] [--skip-ray]
 """
@@ -101,18 +101,18 @@ def peak_mb() -> float:
 
 # ---- one row, in its own process ----------------------------------------------------------
 def one(spec: dict) -> dict:
-    from docintel.batch import run_batch
+    from docintel.jobs.batch import run_batch
 
     inputs, out = spec["inputs"], spec["out"]
     if spec["mode"] == "ray":
         import ray
         import ray.data
 
-        from docintel.distributed import run_batch_on_ray
+        from docintel.jobs.distributed import run_batch_on_ray
 
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
         ray.data.DataContext.get_current().enable_progress_bars = False
-        from docintel.batch import iter_inputs
+        from docintel.jobs.batch import iter_inputs
 
         listed = list(iter_inputs(inputs))
         start = time.perf_counter()
@@ -164,7 +164,7 @@ def run_one(spec: dict) -> dict:
 # ---- OCR threads --------------------------------------------------------------------------
 def ocr_rates(pages: int = 4) -> list[tuple[int, float]]:
     import docintel
-    from docintel import ocr
+    from docintel.pages import ocr
 
     with docintel.load(ROOT / "fixtures" / "invoice-1-scan.pdf") as doc:
         image = doc[0].image(2000)

@@ -1,6 +1,6 @@
 """The CPU path (no model) on real invoices: per-field accuracy against invoice2data's values.
 
-Runs ``docintel.evaluate`` with the CPU engine over the born-digital PDFs of
+Runs ``docintel.jobs.evaluate`` with the CPU engine over the born-digital PDFs of
 ``../shared/data/invoices/`` (invoice2data's test invoices with their expected JSON: invoice
 number, date, amount, currency, issuer), mapped onto the catalog ``Invoice`` with
 ``INVOICE2DATA_MAP``. No per-vendor configuration: the schema's labels alone drive it.
@@ -21,7 +21,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from docintel.evaluate import DOCUMENT_SUFFIXES, INVOICE2DATA_MAP, evaluate
+from docintel.jobs.evaluate import DOCUMENT_SUFFIXES, INVOICE2DATA_MAP, evaluate
 from docintel.schemas import Invoice
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "invoices"

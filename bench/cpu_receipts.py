@@ -5,7 +5,7 @@
 Measures, in one run and the same way for both trees:
 
 * per-field accuracy on the 160 SROIE receipts (``../shared/data/receipts``: company, date,
-  address, total, SROIE's conventions: ``docintel.evaluate.same_value(..., "sroie")``) and on
+  address, total, SROIE's conventions: ``docintel.jobs.evaluate.same_value(..., "sroie")``) and on
   the 6 invoice2data invoices (``../shared/data/invoices``: invoice number, date, total,
   currency, issuer), for the CPU path at ``--base`` (default HEAD, checked out with
   ``git worktree`` into a temporary folder and run in a subprocess) and for this tree with the
@@ -124,7 +124,7 @@ def _get(value: dict, path: str):  # type: ignore[no-untyped-def]
 
 
 def score(rows: list[dict], dataset: str) -> dict[str, tuple[int, int]]:
-    from docintel.evaluate import INVOICE2DATA_MAP, SROIE_MAP, _expected, same_value
+    from docintel.jobs.evaluate import INVOICE2DATA_MAP, SROIE_MAP, _expected, same_value
     from docintel.schemas import Invoice, Receipt
 
     out: dict[str, tuple[int, int]] = {}
@@ -132,7 +132,7 @@ def score(rows: list[dict], dataset: str) -> dict[str, tuple[int, int]]:
         fmap, schema, convention = SROIE_MAP, Receipt, "sroie"
     else:
         fmap, schema, convention = INVOICE2DATA_MAP, Invoice, ""
-    from docintel.evaluate import _kind
+    from docintel.jobs.evaluate import _kind
 
     for row in rows:
         if dataset == "receipts":
@@ -167,9 +167,9 @@ def cross_validate(folds: int, trees: int) -> list[dict]:
 
     import docintel
     from docintel.engines.cpu.scorer import dump
-    from docintel.evaluate import SROIE_MAP, _expected
+    from docintel.jobs.evaluate import SROIE_MAP, _expected
+    from docintel.jobs.training import expected_values, train_documents
     from docintel.schemas import Receipt
-    from docintel.training import expected_values, train_documents
 
     _ocrcache.install()
     paths = sorted((RECEIPTS / "img").glob("*.jpg"))
@@ -203,7 +203,7 @@ def held_out(n: int) -> dict[str, dict[str, tuple[int, int]]]:
     import docintel
     from docintel.engines.cpu import CPUEngine
     from docintel.engines.cpu.scorer import get_scorer
-    from docintel.evaluate import same_value
+    from docintel.jobs.evaluate import same_value
     from docintel.schemas import Invoice, Receipt
     from docintel.testing import synth
 

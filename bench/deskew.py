@@ -1,4 +1,4 @@
-"""Accuracy and speed of docintel.preprocess: skew error, orientation accuracy, ms per page.
+"""Accuracy and speed of docintel.render.preprocess: skew error, orientation accuracy, ms per page.
 
 Pages come from ``fixtures/generate.py`` (``text_page_image`` / ``rotate_page``) when it is
 present, else from a small built-in generator. Usage::
@@ -24,7 +24,7 @@ from PIL import Image, ImageDraw, ImageFont
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
-from docintel.preprocess import correct, detect_orientation, estimate_skew  # noqa: E402
+from docintel.render.preprocess import correct, detect_orientation, estimate_skew  # noqa: E402
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSerif.ttf"
 _TEXT = (

@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from pydantic import BaseModel, create_model  # noqa: E402
 
 import docintel  # noqa: E402
-from docintel.grounding import locate  # noqa: E402
+from docintel.checks.grounding import locate  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "invoices"
 

@@ -2,7 +2,7 @@
 
 before: the hand-written Python re-implementation of KaTeX's parser (``docintel/latex.py`` and
 ``docintel/data/katex_macros.txt`` as they were in git before the switch, run from a temp
-module); after: ``docintel.latex.check_latex``, KaTeX 0.16.22 itself in-process (mini-racer).
+module); after: ``docintel.checks.latex.check_latex``, KaTeX 0.16.22 itself in-process (mini-racer).
 
 Two corpora, read in place from ../shared/data:
 1. ``latex/katex-tests.jsonl``: 1011 strings from KaTeX's own test files, with KaTeX 0.16.22's
@@ -35,7 +35,7 @@ from types import ModuleType
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from docintel.latex import check_latex  # noqa: E402
+from docintel.checks.latex import check_latex  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data"
 KATEX_TESTS = DATA / "latex" / "katex-tests.jsonl"

@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 import docintel  # noqa: E402
-from docintel.ocr import ocr_words  # noqa: E402
+from docintel.pages.ocr import ocr_words  # noqa: E402
 
 FIXTURES = ROOT / "fixtures"
 DOCLING = ROOT.parent / "shared" / "data" / "docling"

@@ -20,7 +20,7 @@ sys.path.insert(0, str(ROOT))
 
 import docintel  # noqa: E402
 from docintel import BBox, PageKind, RegionKind  # noqa: E402
-from docintel.layout import detect_regions  # noqa: E402
+from docintel.pages.layout import detect_regions  # noqa: E402
 
 
 def truth(xml: Path, heights: list[float]) -> dict[int, list[BBox]]:

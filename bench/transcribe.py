@@ -9,7 +9,7 @@ the batches it is given and the seconds it spends; the same engine serves every 
   from a render of its whole page at the crop's resolution, up to 8192 px).
 - before, crops rendered alone: the same per-page batches with today's ``Page.crop``
   (MuPDF renders the formula's box only): the batching effect alone.
-- after: ``docintel.transcribe`` today: every formula of the document in one batch per
+- after: ``docintel.pipeline.transcribe`` today: every formula of the document in one batch per
   attempt, retries together.
 
 Quick settings, the same for all: ``max_attempts=2``, ``max_tokens=64``; crops 1024 px (the
@@ -45,8 +45,8 @@ import pymupdf  # noqa: E402
 
 from docintel.document import BBox, Page, Region  # noqa: E402
 from docintel.engines.base import GenerationOutput, GenerationRequest  # noqa: E402
+from docintel.pipeline.transcribe import transcribe  # noqa: E402
 from docintel.settings import get_settings  # noqa: E402
-from docintel.transcribe import transcribe  # noqa: E402
 
 BEFORE = "d775daca88daa4fc40fc00a17f2a0ecee097acfe"  # the last commit with per-page batches
 

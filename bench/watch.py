@@ -36,11 +36,11 @@ sys.path.insert(0, str(ROOT / "tests"))  # the watcher tests' Memo schema and PD
 from watch_support import MEMO_ANSWER, Memo, pdf_bytes  # noqa: E402
 
 import docintel  # noqa: E402
+from docintel.jobs.store import Store  # noqa: E402
+from docintel.jobs.watch import Watcher  # noqa: E402
 from docintel.settings import Settings, get_settings  # noqa: E402
-from docintel.store import Store  # noqa: E402
 from docintel.testing import postgres  # noqa: E402
 from docintel.testing.engines import InstantEngine  # noqa: E402
-from docintel.watch import Watcher  # noqa: E402
 
 SETTLE = 0.2
 

@@ -29,7 +29,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from watch_support import pdf_bytes  # noqa: E402
 
-from docintel.store import Store  # noqa: E402
+from docintel.jobs.store import Store  # noqa: E402
 from docintel.testing import postgres  # noqa: E402
 
 WORKER = ROOT / "tests" / "watch_worker.py"

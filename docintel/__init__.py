@@ -3,9 +3,10 @@
 ``import docintel`` stays light: pymupdf, OpenCV and model engines load when first needed.
 """
 
-from .checks import check
-from .document import Document, DocumentKind, Page, PageKind, Region, RegionKind, Word
-from .errors import (
+from docintel.checks.grounding import FieldSource, Ground
+from docintel.checks.semantic import check
+from docintel.document import Document, DocumentKind, Page, PageKind, Region, RegionKind, Word
+from docintel.errors import (
     BlockedURL,
     CorruptDocument,
     DocintelError,
@@ -29,13 +30,12 @@ from .errors import (
     UnsupportedInput,
     UnsupportedPattern,
 )
-from .extract import extract, extract_many, extract_regions
-from .geometry import BBox
-from .grounding import FieldSource, Ground
-from .ingest import load
-from .result import Attempt, Result
-from .settings import Settings, get_settings
-from .tokens import image_tokens
+from docintel.geometry import BBox
+from docintel.ingest.load import load
+from docintel.pipeline.extract import extract, extract_many, extract_regions
+from docintel.render.tokens import image_tokens
+from docintel.result import Attempt, Result
+from docintel.settings import Settings, get_settings
 
 __version__ = "0.1.0"
 

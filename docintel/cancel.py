@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from .errors import Cancelled
+from docintel.errors import Cancelled
 
 
 class Cancel:

@@ -10,13 +10,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from .errors import DocintelError, StoreUnavailable
+from docintel.errors import DocintelError, StoreUnavailable
 
 EXIT_STORE_UNAVAILABLE = 75  # EX_TEMPFAIL: the store stayed down; run again later
 
 if TYPE_CHECKING:
-    from .batch import BatchStats
-    from .watch import WatchStats
+    from docintel.jobs.batch import BatchStats
+    from docintel.jobs.watch import WatchStats
 
 app = typer.Typer(
     name="docintel",
@@ -47,8 +47,8 @@ def inspect(
     ] = False,
 ) -> None:
     """Show a document's kind, pages and layout regions."""
-    from .ingest import load
-    from .overlay import draw_regions
+    from docintel.ingest.load import load
+    from docintel.pages.overlay import draw_regions
 
     try:
         doc = load(source, password=password, allow_private_urls=allow_private_urls)
@@ -103,10 +103,10 @@ def extract(
     """Extract a schema from a document and print the typed result."""
     import json
 
-    from .extract import extract as run_extract
-    from .ingest import load
-    from .schemas_loader import resolve_schema
-    from .settings import get_settings
+    from docintel.ingest.load import load
+    from docintel.pipeline.extract import extract as run_extract
+    from docintel.pipeline.schema_ref import resolve_schema
+    from docintel.settings import get_settings
 
     overrides = {"engine": engine} | ({"model": model} if model else {})
     settings = get_settings(**overrides)
@@ -158,9 +158,9 @@ def evaluate_folder(
     ] = None,
 ) -> None:
     """Run a schema over a folder with expected JSON and print per-field accuracy."""
-    from .evaluate import FIELD_MAPS, evaluate
-    from .schemas_loader import resolve_schema
-    from .settings import get_settings
+    from docintel.jobs.evaluate import FIELD_MAPS, evaluate
+    from docintel.pipeline.schema_ref import resolve_schema
+    from docintel.settings import get_settings
 
     maps = FIELD_MAPS
     if field_map is not None and field_map not in maps:
@@ -218,8 +218,8 @@ def watch(
 
     from rich.live import Live
 
-    from .settings import get_settings
-    from .watch import Watcher
+    from docintel.jobs.watch import Watcher
+    from docintel.settings import get_settings
 
     try:
         watcher = Watcher(
@@ -328,8 +328,8 @@ def batch(
     ] = None,
 ) -> None:
     """Extract a schema from many documents into JSON lines or Parquet; resumable."""
-    from .batch import FORMATS, iter_inputs, run_batch
-    from .settings import get_settings
+    from docintel.jobs.batch import FORMATS, iter_inputs, run_batch
+    from docintel.settings import get_settings
 
     if output_format not in FORMATS:
         raise typer.BadParameter(f"--format {output_format!r}: use jsonl or parquet")
@@ -339,7 +339,7 @@ def batch(
     settings = get_settings(engine=engine, **({"model": model} if model else {}))
     try:
         if on_ray or ray_address:
-            from .distributed import run_batch_on_ray
+            from docintel.jobs.distributed import run_batch_on_ray
 
             stats: BatchStats = run_batch_on_ray(
                 list(iter_inputs(specs, from_file)),
@@ -449,7 +449,7 @@ def status(
     """Summarise a job store: pending, running, done, failed, throughput."""
     import json
 
-    from .store import Store
+    from docintel.jobs.store import Store
 
     target = store or (out / ".docintel.db" if out else None)
     if target is None or (not store and not Path(target).exists()):
@@ -502,8 +502,8 @@ def serve(
     log_level: Annotated[str, typer.Option(help="uvicorn log level.")] = "info",
 ) -> None:
     """Run the HTTP API: POST /v1/latex, POST /v1/extract, GET /v1/schemas, /metrics."""
-    from .serve import create_app, serve
-    from .settings import get_settings
+    from docintel.http.app import create_app, serve
+    from docintel.settings import get_settings
 
     overrides: dict[str, object] = {"engine": engine}
     for key, value in (
@@ -547,9 +547,9 @@ def latex(
         if server:
             answer = _latex_remote(server, source, api_key, pages, mathml)
         else:
-            from .ingest import load
-            from .settings import get_settings
-            from .transcribe import transcribe
+            from docintel.ingest.load import load
+            from docintel.pipeline.transcribe import transcribe
+            from docintel.settings import get_settings
 
             settings = get_settings(engine=engine)
             doc = load(source, settings=settings)
@@ -579,7 +579,7 @@ def _latex_remote(
 ) -> dict:
     import httpx
 
-    from .errors import EngineUnavailable, InputNotFound
+    from docintel.errors import EngineUnavailable, InputNotFound
 
     path = Path(source)
     if not path.is_file():
@@ -668,9 +668,9 @@ def train(
     trees: Annotated[int, typer.Option(help="Boosting rounds per candidate group.")] = 150,
 ) -> None:
     """Fit the CPU engine's candidate scorer on a folder; use it with DOCINTEL_CPU_SCORER."""
-    from .evaluate import FIELD_MAPS
-    from .schemas_loader import resolve_schema
-    from .training import train as fit_folder
+    from docintel.jobs.evaluate import FIELD_MAPS
+    from docintel.jobs.training import train as fit_folder
+    from docintel.pipeline.schema_ref import resolve_schema
 
     if field_map is not None and field_map not in FIELD_MAPS:
         raise typer.BadParameter(f"unknown map {field_map!r}: use {', '.join(FIELD_MAPS)}")

@@ -18,17 +18,17 @@ from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
 
-from . import imagecache
-from .errors import DocumentClosed
-from .geometry import BBox
-from .settings import Settings
-from .tokens import image_tokens
+from docintel.errors import DocumentClosed
+from docintel.geometry import BBox
+from docintel.render import imagecache
+from docintel.render.tokens import image_tokens
+from docintel.settings import Settings
 
 if TYPE_CHECKING:
     import pymupdf
     from PIL import Image
 
-    from .preprocess import Correction
+    from docintel.render.preprocess import Correction
 
 
 _ids = itertools.count(1)  # cache owners: one per Document
@@ -107,7 +107,7 @@ class Page:
         """Orientation, skew and enhancement applied to this page (estimated on first use)."""
         if not self.preprocessed:
             return None
-        from .preprocess import correct
+        from docintel.render.preprocess import correct
 
         with self.document._lock:
             probe = self.document._raw(self, _WORK_SIDE / max(self.raw_width, self.raw_height))
@@ -246,7 +246,7 @@ class PageImages(Sequence["Image.Image"]):
 
 
 class Stages(Protocol):
-    """What a document runs on its pages on demand (``docintel.stages.PageStages``)."""
+    """What a document runs on its pages on demand (``docintel.pages.stages.PageStages``)."""
 
     def regions(self, page: Page) -> list[Region]: ...
 
@@ -273,7 +273,7 @@ class Document:
         self.sha256 = sha256
         self.name = name
         self.settings = settings
-        self.stages = stages  # layout and OCR, run on demand (docintel.stages)
+        self.stages = stages  # layout and OCR, run on demand (docintel.pages.stages)
         self._pdf = pdf
         self._frames = frames  # ingest.ImageFrames: decodes one frame when it is rendered
         self._lock = threading.RLock()  # pymupdf documents are not thread-safe
@@ -336,7 +336,7 @@ class Document:
         """The page before correction, at ``scale`` pixels per point of the raw page."""
         from PIL import Image as PILImage
 
-        from .cancel import checkpoint
+        from docintel.cancel import checkpoint
 
         checkpoint()  # rendering is the costly step: stop here when nobody waits any more
         if self._pdf is None:
@@ -347,7 +347,9 @@ class Document:
             return frame if size == frame.size else frame.resize(size, PILImage.Resampling.LANCZOS)
         import pymupdf
 
-        from .pdfguard import pdf_errors  # MuPDF's errors as CorruptDocument / InputTooLarge
+        from docintel.render.pdfguard import (
+            pdf_errors,  # MuPDF's errors as CorruptDocument / InputTooLarge
+        )
 
         with pdf_errors(f"{self.name or 'the PDF'}: page {page.index + 1} could not be rendered"):
             pix = self._pdf[page.index].get_pixmap(
@@ -361,8 +363,8 @@ class Document:
         import pymupdf
         from PIL import Image as PILImage
 
-        from .cancel import checkpoint
-        from .pdfguard import pdf_errors
+        from docintel.cancel import checkpoint
+        from docintel.render.pdfguard import pdf_errors
 
         checkpoint()
         assert self._pdf is not None
@@ -384,7 +386,7 @@ class Document:
         if page.correction is None:
             image = raw
         else:
-            from .preprocess import apply
+            from docintel.render.preprocess import apply
 
             image = apply(raw, page.correction)
         image = image.convert("RGB")

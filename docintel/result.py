@@ -7,7 +7,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .errors import ExtractionFailed
+from docintel.errors import ExtractionFailed
 
 T = TypeVar("T", bound=BaseModel)
 

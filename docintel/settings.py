@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from .grammar import DEFAULT_BACKEND, Backend
+from docintel.grammar import DEFAULT_BACKEND, Backend
 
 
 class Limits(BaseSettings):

@@ -16,7 +16,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from docintel.batch import run_batch
+from docintel.jobs.batch import run_batch
 
 fixtures = Path(__file__).parents[1] / "fixtures"
 on_ray = sys.argv[1:] == ["ray"]
@@ -24,8 +24,8 @@ on_ray = sys.argv[1:] == ["ray"]
 
 def run(folder: Path, out: Path) -> None:
     if on_ray:
-        from docintel.batch import iter_inputs
-        from docintel.distributed import run_batch_on_ray
+        from docintel.jobs.batch import iter_inputs
+        from docintel.jobs.distributed import run_batch_on_ray
 
         inputs = list(iter_inputs([str(folder)]))
         stats = run_batch_on_ray(inputs, "invoice", out, engine="cpu")

@@ -10,8 +10,8 @@ import json
 from pathlib import Path
 
 import docintel
-from docintel.checks import semantic_errors
-from docintel.grounding import locate
+from docintel.checks.grounding import locate
+from docintel.checks.semantic import semantic_errors
 from docintel.schemas import Invoice
 
 root = Path(__file__).parents[1] / "fixtures"

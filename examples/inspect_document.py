@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 import docintel
-from docintel.overlay import draw_regions
+from docintel.pages.overlay import draw_regions
 
 default = Path(__file__).parents[1] / "fixtures/invoice-1.pdf"
 path = Path(sys.argv[1]) if len(sys.argv) > 1 else default

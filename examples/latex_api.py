@@ -15,7 +15,7 @@ import httpx
 from PIL import Image, ImageDraw
 
 import docintel
-from docintel.serve import create_app
+from docintel.http.app import create_app
 from docintel.testing.server import running
 
 engine = sys.argv[1] if len(sys.argv) > 1 else "auto"

@@ -19,7 +19,7 @@ from mpxpy.mathpix_client import MathpixClient
 from PIL import Image, ImageDraw
 
 import docintel
-from docintel.serve import create_app
+from docintel.http.app import create_app
 from docintel.testing.server import running
 
 engine = sys.argv[1] if len(sys.argv) > 1 else "auto"

@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from docintel.watch import Watcher
+from docintel.jobs.watch import Watcher
 
 fixtures = Path(__file__).parents[1] / "fixtures"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from docintel.checks import check
+from docintel.checks.semantic import check
 
 
 class Formula(BaseModel):
@@ -20,7 +20,7 @@ class Formula(BaseModel):
 
     @check
     def valid_latex(self) -> list[str]:
-        from docintel.latex import check_latex
+        from docintel.checks.latex import check_latex
 
         if not self.latex.strip():
             return ["latex: the formula is empty"]

@@ -6,8 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from docintel.checks import Ground, check
-from docintel.text import iso_currencies
+from docintel.checks.semantic import Ground, check
+from docintel.text.values import iso_currencies
 
 from ._common import Amount, Currency, IsoDate, ShortText, Text, bad_date, close
 

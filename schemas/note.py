@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from docintel.checks import check
+from docintel.checks.semantic import check
 
 from ._common import Text
 

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from docintel.checks import Ground, check
+from docintel.checks.semantic import Ground, check
 
 from ._common import Amount, ClockTime, Currency, IsoDate, ShortText, Text, bad_date, bad_time
 

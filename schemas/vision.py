@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from docintel.checks import check
+from docintel.checks.semantic import check
 
 from ._common import ShortText, Text
 

@@ -114,7 +114,7 @@ def assert_catalog_decodes(engine: object, page: Image.Image) -> None:
 
 def assert_retry_after_failed_check(engine: object, page: Image.Image) -> None:
     """The retry loop: a check that rejects the first answer gets a second, valid one."""
-    from docintel.retry import Job, RetryPolicy, run
+    from docintel.pipeline.retry import Job, RetryPolicy, run
     from docintel.schemas import ImageCaption  # a catalog schema without checks of its own
 
     seen: list[BaseModel] = []

@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 import docintel
-from docintel.batch import iter_inputs, prepare, restore, run_batch, scan_parts
+from docintel.jobs.batch import iter_inputs, prepare, restore, run_batch, scan_parts
 from docintel.testing.engines import InstantEngine
 
 # Ray's own DataContext warns about its deprecated settings when a dataset runs.
@@ -365,7 +365,7 @@ def ray_cluster() -> Iterator[str]:
 
 
 def test_ray_cpu_engine_on_pdfs_and_images(ray_cluster: str, docs: Path, tmp_path: Path) -> None:
-    from docintel.distributed import extract_dataset, layout, run_batch_on_ray
+    from docintel.jobs.distributed import extract_dataset, layout, run_batch_on_ray
 
     shutil.copy(FIXTURES / "invoice-2-photo.jpg", docs / "photo.jpg")  # OCR in a Ray task
     inputs = [*iter_inputs([str(docs)]), str(tmp_path / "missing.pdf")]
@@ -402,7 +402,7 @@ def _local(inputs: list[str], out: Path) -> Path:
 
 def test_ray_tiny_pixtral_through_transformers(ray_cluster: str, tmp_path: Path) -> None:
     pytest.importorskip("transformers")
-    from docintel.distributed import run_batch_on_ray
+    from docintel.jobs.distributed import run_batch_on_ray
     from docintel.testing import tiny_pixtral
 
     model = tiny_pixtral.build(tiny_pixtral.default_path())

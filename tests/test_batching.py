@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from docintel.batching import MicroBatcher
 from docintel.engines.base import Capabilities, GenerationOutput, GenerationRequest
+from docintel.engines.batching import MicroBatcher
 from docintel.errors import EngineUnavailable
 
 

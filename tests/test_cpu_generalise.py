@@ -400,7 +400,7 @@ def test_partial_result_in_the_cli_json(tmp_path: Path) -> None:
 
 
 def test_partial_result_in_the_watchers_output(tmp_path: Path) -> None:
-    from docintel.watch import Watcher
+    from docintel.jobs.watch import Watcher
 
     inbox, out = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
@@ -418,7 +418,7 @@ def test_partial_result_in_the_watchers_output(tmp_path: Path) -> None:
 def test_partial_result_in_the_http_answer() -> None:
     import httpx
 
-    from docintel.serve import create_app
+    from docintel.http.app import create_app
     from docintel.testing.server import running
 
     with running(create_app(engine="cpu")) as base:
@@ -496,7 +496,7 @@ def _sroie_folder(root: Path, n: int, seed: int) -> Path:
 
 
 def test_eval_reads_the_sroie_layout(tmp_path: Path) -> None:
-    from docintel.evaluate import SROIE_MAP, evaluate
+    from docintel.jobs.evaluate import SROIE_MAP, evaluate
 
     folder = _sroie_folder(tmp_path / "sroie", 6, seed=77)
     report = evaluate(folder, Receipt, engine="cpu", suffixes=(".pdf",))
@@ -507,7 +507,7 @@ def test_eval_reads_the_sroie_layout(tmp_path: Path) -> None:
 
 
 def test_sroie_conventions() -> None:
-    from docintel.evaluate import same_value
+    from docintel.jobs.evaluate import same_value
 
     # an address joined with spaces (SROIE) or with commas (a schema) is the same address
     assert same_value("str", "12, JALAN A, 81200 JOHOR", "12, JALAN A 81200 JOHOR", "sroie")

@@ -13,7 +13,7 @@ import docintel
 from docintel.engines import Engine, GenerationRequest
 from docintel.engines.base import Capabilities
 from docintel.engines.cpu import UNSUPPORTED, CPUEngine, supports
-from docintel.evaluate import INVOICE2DATA_MAP, evaluate, same_value
+from docintel.jobs.evaluate import INVOICE2DATA_MAP, evaluate, same_value
 from docintel.schemas import Diagram, Formula, HandwrittenNote, ImageCaption, Invoice, ObjectCount
 
 

@@ -9,9 +9,9 @@ import pytest
 
 import docintel
 from docintel.engines import get_engine
+from docintel.jobs.store import Store
 from docintel.schemas import Invoice
 from docintel.settings import get_settings
-from docintel.store import Store
 
 
 def test_each_configuration_gets_its_own_engine() -> None:

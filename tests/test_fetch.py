@@ -18,9 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import docintel
-from docintel import fetch as fetch_module
+from docintel.ingest import fetch as fetch_module
 from docintel.errors import BlockedURL, DocintelError, FetchError
-from docintel.fetch import check_url, fetch
+from docintel.ingest.fetch import check_url, fetch
 from docintel.settings import Limits
 
 PUBLIC = Limits(allow_private_urls=False)

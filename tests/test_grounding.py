@@ -12,9 +12,7 @@ import pytest
 from pydantic import BaseModel
 
 import docintel
-from docintel.document import Document, DocumentKind, Page, PageKind, Word
-from docintel.geometry import BBox
-from docintel.grounding import (
+from docintel.checks.grounding import (
     FieldSource,
     Ground,
     confidence,
@@ -24,8 +22,10 @@ from docintel.grounding import (
     parse_amount,
     parse_dates,
 )
+from docintel.document import Document, DocumentKind, Page, PageKind, Word
+from docintel.geometry import BBox
+from docintel.pages.stages import STAGES
 from docintel.settings import get_settings
-from docintel.stages import STAGES
 
 # ---- a synthetic document: lines of words with plausible boxes --------------------------------
 

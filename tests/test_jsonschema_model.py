@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from docintel.grammar import constraint_schema
-from docintel.jsonschema_model import (
+from docintel.pipeline.jsonschema import (
     MAX_DEPTH,
     MAX_ENUM_VALUES,
     MAX_PROPERTIES,

@@ -1,4 +1,4 @@
-"""docintel.latex: KaTeX itself (in-process, mini-racer) as the judge of LaTeX validity."""
+"""docintel.checks.latex: KaTeX itself (in-process, mini-racer) as the judge of LaTeX validity."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from conftest import SHARED_DATA
 
-from docintel import latex
-from docintel.latex import MAX_LENGTH, LatexCheck, check_latex, to_mathml
+from docintel.checks import latex
+from docintel.checks.latex import MAX_LENGTH, LatexCheck, check_latex, to_mathml
 
 KATEX_TESTS = SHARED_DATA / "latex" / "katex-tests.jsonl"
 

@@ -17,7 +17,7 @@ from conftest import send_bytes
 from mpxpy.mathpix_client import MathpixClient  # Mathpix's own client (the dev extra)
 from PIL import Image, ImageDraw
 
-from docintel.serve import create_app
+from docintel.http.app import create_app
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
 from docintel.testing.server import running

@@ -13,11 +13,11 @@ import pytest
 from pydantic import BaseModel
 
 import docintel
-from docintel import ocr
+from docintel.checks.grounding import _page_words, locate
 from docintel.document import Document, Page, Word
 from docintel.errors import EngineUnavailable
 from docintel.geometry import BBox
-from docintel.grounding import _page_words, locate
+from docintel.pages import ocr
 
 # CI installs both (rapidocr with the dev extra, tesseract from .ci/run): missing there fails.
 _CI = bool(os.environ.get("CI"))

@@ -27,9 +27,9 @@ import pytest
 from conftest import SHARED_DATA
 
 import docintel
-from docintel import ingest
 from docintel.errors import CorruptDocument, InputTooLarge
-from docintel.pdfguard import ContentWork
+from docintel.ingest import load as ingest
+from docintel.render.pdfguard import ContentWork
 
 ODD = SHARED_DATA / "oddpdfs"
 BOUND = 20.0  # seconds for one file: load, image, regions, words (a normal page takes < 1 s)

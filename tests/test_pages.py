@@ -8,7 +8,7 @@ import pytest
 
 import docintel
 from docintel import BBox
-from docintel.tokens import fitted_size, image_tokens, request_tokens
+from docintel.render.tokens import fitted_size, image_tokens, request_tokens
 
 
 def test_token_accounting_matches_pixtral() -> None:

@@ -25,12 +25,16 @@ from pydantic import BaseModel, ValidationError
 import docintel
 from docintel.engines.cpu import CPUEngine
 from docintel.engines.cpu.schema import _spec
-from docintel.jsonschema_model import MAX_PATTERN_SECONDS, InvalidJSONSchema, model_from_json_schema
-from docintel.patterns import Pattern, UnsupportedPattern, compile_pattern
+from docintel.http.app import create_app
+from docintel.pipeline.jsonschema import (
+    MAX_PATTERN_SECONDS,
+    InvalidJSONSchema,
+    model_from_json_schema,
+)
 from docintel.schemas import CATALOG
-from docintel.serve import create_app
 from docintel.settings import get_settings
 from docintel.testing.server import running
+from docintel.text.patterns import Pattern, UnsupportedPattern, compile_pattern
 
 EVIL = r"^(a+)+$"
 HOSTILE = "a" * 30 + "!"  # Python's re: over a minute here, and ~1.7x per extra "a"

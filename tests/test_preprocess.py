@@ -1,4 +1,4 @@
-"""Tests for docintel.preprocess: skew, orientation, enhancement and correct/apply."""
+"""Tests for docintel.render.preprocess: skew, orientation, enhancement and correct/apply."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw, ImageFont
 
-from docintel.preprocess import (
+from docintel.render.preprocess import (
     Correction,
     apply,
     correct,

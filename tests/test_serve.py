@@ -29,7 +29,7 @@ from conftest import image_bytes, send_bytes
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # before transformers reads it: nothing downloads
 
 from docintel.engines.base import GenerationOutput, GenerationRequest
-from docintel.serve import create_app
+from docintel.http.app import create_app
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
 from docintel.testing.server import running
@@ -277,7 +277,7 @@ def test_extract_catalog_schema_on_tiny_pixtral(tiny: str, formula_png: bytes) -
 
 
 def test_extract_json_schema_on_tiny_pixtral(tiny: str, formula_png: bytes) -> None:
-    pytest.importorskip("docintel.jsonschema_model")
+    pytest.importorskip("docintel.pipeline.jsonschema")
     schema = {
         "type": "object",
         "properties": {
@@ -473,7 +473,7 @@ def test_unknown_schema_and_schema_choice(instant: str, formula_png: bytes) -> N
             json={"document": doc, "schema": "formula", "json_schema": {"type": "object"}},
         )
         assert_problem(r, 422, "no-schema")
-        if importlib.util.find_spec("docintel.jsonschema_model"):
+        if importlib.util.find_spec("docintel.pipeline.jsonschema"):
             r = c.post(
                 "/v1/extract", json={"document": doc, "json_schema": {"type": "object", "if": {}}}
             )
@@ -664,7 +664,7 @@ def test_engine_that_fails_to_load_gives_503(serve, formula_png: bytes) -> None:
 
 
 def test_engine_still_loading_gives_503_then_serves(serve, monkeypatch, formula_png) -> None:
-    import docintel.serve as serve_module
+    import docintel.http.app as serve_module
 
     loaded = threading.Event()
 

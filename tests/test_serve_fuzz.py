@@ -34,8 +34,8 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from docintel.http.app import create_app
 from docintel.schemas import CATALOG
-from docintel.serve import create_app
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
 from docintel.testing.server import running

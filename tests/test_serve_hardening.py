@@ -29,8 +29,8 @@ from conftest import image_bytes, send_bytes
 
 import docintel
 from docintel.errors import InputTooLarge
+from docintel.http.app import Service, _model_for, create_app
 from docintel.schemas import CATALOG
-from docintel.serve import Service, _model_for, create_app
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
 from docintel.testing.server import running

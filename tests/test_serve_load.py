@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 
 from docintel.engines.base import Capabilities, GenerationOutput, GenerationRequest
-from docintel.serve import create_app
+from docintel.http.app import create_app
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
 from docintel.testing.server import running

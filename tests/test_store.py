@@ -10,8 +10,8 @@ from sqlalchemy import text
 from watch_support import MEMO_ANSWER, Memo
 
 from docintel.errors import StoreError, StoreVersionMismatch
+from docintel.jobs.store import SCHEMA_VERSION, Store
 from docintel.result import Attempt, Result
-from docintel.store import SCHEMA_VERSION, Store
 
 
 def enqueue(store: Store, name: str, mtime: int = 1) -> int | None:

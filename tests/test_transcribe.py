@@ -1,4 +1,4 @@
-"""docintel.transcribe: every formula of a document in one engine batch per attempt."""
+"""docintel.pipeline.transcribe: every formula of a document in one engine batch per attempt."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from PIL import Image, ImageDraw
 
 from docintel.engines.base import GenerationRequest
 from docintel.errors import InputTooLarge
+from docintel.pipeline.transcribe import transcribe
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
-from docintel.transcribe import transcribe
 
 GOOD = '{"latex": "x^2 + y^2 = z^2", "display": true}'
 PER_PAGE = 7  # formula regions on fixtures/formulas.pdf: one inline, six displayed

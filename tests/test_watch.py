@@ -23,10 +23,10 @@ from watch_support import MEMO_ANSWER, Memo, drop, pdf_bytes, wait_for
 
 from docintel.cli import app
 from docintel.engines.base import GenerationOutput, GenerationRequest
+from docintel.jobs.store import Store
+from docintel.jobs.watch import Watcher, ignored
 from docintel.settings import get_settings
-from docintel.store import Store
 from docintel.testing.engines import InstantEngine
-from docintel.watch import Watcher, ignored
 
 WORKER = Path(__file__).parent / "watch_worker.py"
 SMALL = get_settings(target_longest_side=128)  # page images are not what is under test

@@ -20,11 +20,11 @@ import pytest
 from watch_support import MEMO_ANSWER, Memo, drop, pdf_bytes, wait_for
 
 from docintel.errors import StoreUnavailable
+from docintel.jobs.store import Store
+from docintel.jobs.watch import NAME_MAX, Watcher
 from docintel.settings import get_settings
-from docintel.store import Store
 from docintel.testing import postgres
 from docintel.testing.engines import InstantEngine
-from docintel.watch import NAME_MAX, Watcher
 
 SMALL = get_settings(target_longest_side=128)
 FAST = dict(settle=0.2, poll=0.05, backoff=0.05, backoff_cap=0.5, settings=SMALL)

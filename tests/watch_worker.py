@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 from watch_support import MEMO_ANSWER, Memo
 
+from docintel.jobs.watch import Watcher
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
-from docintel.watch import Watcher
 
 parser = argparse.ArgumentParser()
 parser.add_argument("inbox")

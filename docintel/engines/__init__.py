@@ -12,9 +12,9 @@ import os
 import threading
 from pathlib import Path
 
-from ..errors import EngineUnavailable
-from ..settings import Settings, get_settings
-from .base import Engine, GenerationOutput, GenerationRequest, Sampling
+from docintel.engines.base import Engine, GenerationOutput, GenerationRequest, Sampling
+from docintel.errors import EngineUnavailable
+from docintel.settings import Settings, get_settings
 
 __all__ = ["Engine", "GenerationOutput", "GenerationRequest", "Sampling", "get_engine"]
 
@@ -51,7 +51,7 @@ def get_engine(engine: str | Engine | None = None, settings: Settings | None = N
 
 def _load(name: str, settings: Settings) -> Engine:
     if name == "vllm":
-        from .vllm import VLLMEngine
+        from docintel.engines.vllm import VLLMEngine
 
         return VLLMEngine(
             settings.model,
@@ -64,7 +64,7 @@ def _load(name: str, settings: Settings) -> Engine:
                 "engine 'server' needs a server URL: set DOCINTEL_SERVER_URL=http://host:8000 "
                 "(a `vllm serve` or any OpenAI-compatible endpoint)."
             )
-        from .server import ServerEngine
+        from docintel.engines.server import ServerEngine
 
         return ServerEngine(
             settings.server_url,
@@ -74,13 +74,13 @@ def _load(name: str, settings: Settings) -> Engine:
             grammar_timeout=settings.grammar_timeout,
         )
     if name == "transformers":
-        from .transformers import TransformersEngine
+        from docintel.engines.transformers import TransformersEngine
 
         return TransformersEngine(
             settings.model, device=_device(settings.device), dtype=settings.dtype
         )
     if name == "cpu":
-        from .cpu import CPUEngine
+        from docintel.engines.cpu import CPUEngine
 
         return CPUEngine(settings.cpu_scorer)
     raise EngineUnavailable(

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from PIL import Image
     from pydantic import BaseModel
 
-    from ..document import Page, Region
+    from docintel.document import Page, Region
 
 FinishReason = Literal["stop", "length", "error"]
 

@@ -13,14 +13,14 @@ _source = Path(__file__).resolve().parents[2] / "schemas"
 if _source.is_dir() and str(_source) not in __path__:
     __path__.append(str(_source))
 
-from .diagram import Diagram  # noqa: E402
-from .forms import FormFields  # noqa: E402
-from .formula import Formula  # noqa: E402
-from .invoice import Invoice, InvoiceLine, Party  # noqa: E402
-from .note import HandwrittenNote  # noqa: E402
-from .receipt import Receipt, ReceiptItem  # noqa: E402
-from .table import Cell, Table  # noqa: E402
-from .vision import ImageCaption, ObjectCount  # noqa: E402
+from docintel.schemas.diagram import Diagram  # noqa: E402
+from docintel.schemas.forms import FormFields  # noqa: E402
+from docintel.schemas.formula import Formula  # noqa: E402
+from docintel.schemas.invoice import Invoice, InvoiceLine, Party  # noqa: E402
+from docintel.schemas.note import HandwrittenNote  # noqa: E402
+from docintel.schemas.receipt import Receipt, ReceiptItem  # noqa: E402
+from docintel.schemas.table import Cell, Table  # noqa: E402
+from docintel.schemas.vision import ImageCaption, ObjectCount  # noqa: E402
 
 CATALOG = {
     "invoice": Invoice,

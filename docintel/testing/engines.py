@@ -11,7 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 
-from ..engines.base import Capabilities, GenerationOutput, GenerationRequest
+from docintel.engines.base import Capabilities, GenerationOutput, GenerationRequest
 
 
 class InstantEngine:

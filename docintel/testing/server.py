@@ -22,7 +22,7 @@ def running(app: Any, *, ready: bool = True, timeout: float = 60) -> Iterator[st
     sock.bind(("127.0.0.1", 0))  # bound before uvicorn starts: no race for the port
     port = sock.getsockname()[1]
     if hasattr(app.state, "service"):  # docintel's app: with its read deadlines
-        from ..serve import uvicorn_config
+        from docintel.http.app import uvicorn_config
 
         config = uvicorn_config(app, log_level="warning", lifespan="on")
     else:

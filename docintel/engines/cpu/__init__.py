@@ -24,18 +24,18 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...errors import UnsupportedPattern
-from ..base import Capabilities, GenerationOutput, GenerationRequest
-from .fill import Filled, fill
-from .parse import parse_value
-from .schema import labels_for
-from .scorer import Scorer, get_scorer
-from .select import named_fields
+from docintel.engines.base import Capabilities, GenerationOutput, GenerationRequest
+from docintel.engines.cpu.fill import Filled, fill
+from docintel.engines.cpu.parse import parse_value
+from docintel.engines.cpu.schema import labels_for
+from docintel.engines.cpu.scorer import Scorer, get_scorer
+from docintel.engines.cpu.select import named_fields
+from docintel.errors import UnsupportedPattern
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-    from ...document import Page
+    from docintel.document import Page
 
 __all__ = [
     "UNSUPPORTED",

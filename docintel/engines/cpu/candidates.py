@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from statistics import median
 from typing import Any
 
-from ...text import COMMON_CURRENCIES, currency_codes, currency_signs, parse_dates, runs
-from .context import (
+from docintel.engines.cpu.context import (
     _NAME_FIELDS,
     _PERCENT,
     _POSTCODE,
@@ -40,9 +39,16 @@ from .context import (
     _spread,
     phrase_tokens,
 )
-from .schema import _Spec
-from .vocab import _BUSINESS, _CONCEPTS, _LEGAL, _TITLES
-from .words import _CONTACT, _W, _Line, _overlap, _text
+from docintel.engines.cpu.schema import _Spec
+from docintel.engines.cpu.vocab import _BUSINESS, _CONCEPTS, _LEGAL, _TITLES
+from docintel.engines.cpu.words import _CONTACT, _W, _Line, _overlap, _text
+from docintel.text.values import (
+    COMMON_CURRENCIES,
+    currency_codes,
+    currency_signs,
+    parse_dates,
+    runs,
+)
 
 GROUPS = ("date", "amount", "id", "name", "address")
 

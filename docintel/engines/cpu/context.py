@@ -9,11 +9,11 @@ from datetime import date
 from statistics import median
 from typing import Any
 
-from ...text import COMMON_CURRENCIES, parse_dates
-from .parse import _amount, _pick_date
-from .schema import _Spec
-from .vocab import _VOCAB
-from .words import _W, _Doc, _Line, _overlap, _tokens
+from docintel.engines.cpu.parse import _amount, _pick_date
+from docintel.engines.cpu.schema import _Spec
+from docintel.engines.cpu.vocab import _VOCAB
+from docintel.engines.cpu.words import _W, _Doc, _Line, _overlap, _tokens
+from docintel.text.values import COMMON_CURRENCIES, parse_dates
 
 # Concept families compared with each group's label context.
 FAMILIES: dict[str, tuple[str, ...]] = {

@@ -16,19 +16,19 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from . import candidates as C
-from .labels import _Finder, _Labels
-from .parse import _page_currency, _truncate
-from .parties import _Parties, _Party
-from .schema import _concept, _glued, _Spec, _spec
-from .scorer import Scorer, get_scorer
-from .select import choose
-from .tables import _item_specs, _read_table, _table_headers
-from .vocab import _CONCEPTS, _SUMMARY, _VOCAB
-from .words import _clean, _Doc, _label_tokens, _prepare, _text_lines
+from docintel.engines.cpu import candidates as C
+from docintel.engines.cpu.labels import _Finder, _Labels
+from docintel.engines.cpu.parse import _page_currency, _truncate
+from docintel.engines.cpu.parties import _Parties, _Party
+from docintel.engines.cpu.schema import _concept, _glued, _Spec, _spec
+from docintel.engines.cpu.scorer import Scorer, get_scorer
+from docintel.engines.cpu.select import choose
+from docintel.engines.cpu.tables import _item_specs, _read_table, _table_headers
+from docintel.engines.cpu.vocab import _CONCEPTS, _SUMMARY, _VOCAB
+from docintel.engines.cpu.words import _clean, _Doc, _label_tokens, _prepare, _text_lines
 
 if TYPE_CHECKING:
-    from ...document import Page, Region
+    from docintel.document import Page, Region
 
 
 class Filled(dict[str, Any]):

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     pass
-from .parse import _parse
-from .schema import _Spec
-from .words import _W, _Doc, _Line, _overlap
+from docintel.engines.cpu.parse import _parse
+from docintel.engines.cpu.schema import _Spec
+from docintel.engines.cpu.words import _W, _Doc, _Line, _overlap
 
 
 @dataclass(eq=False)

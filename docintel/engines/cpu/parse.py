@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING, Any
 
-from ...text import (
+from docintel.text.values import (
     COMMON_CURRENCIES,
     currency_codes,
     currency_signs,
@@ -20,8 +20,8 @@ from ...text import (
 
 if TYPE_CHECKING:
     pass
-from .schema import _id_like, _Spec
-from .words import _W, _XXY, _clean, _Doc, _text, _tokens
+from docintel.engines.cpu.schema import _id_like, _Spec
+from docintel.engines.cpu.words import _W, _XXY, _clean, _Doc, _text, _tokens
 
 
 def _amount(text: str, doc: _Doc) -> float | None:

@@ -7,17 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ...text import (
+from docintel.text.values import (
     runs,
 )
 
 if TYPE_CHECKING:
     pass
-from .labels import _Finder, _Labels, _Occ
-from .parse import _parse, _truncate
-from .schema import _concept, _Spec, _spec
-from .vocab import _CONCEPTS, _LEGAL, _TITLES
-from .words import _CONTACT, _W, _clean, _contains, _Doc, _Line, _overlap, _text
+from docintel.engines.cpu.labels import _Finder, _Labels, _Occ
+from docintel.engines.cpu.parse import _parse, _truncate
+from docintel.engines.cpu.schema import _concept, _Spec, _spec
+from docintel.engines.cpu.vocab import _CONCEPTS, _LEGAL, _TITLES
+from docintel.engines.cpu.words import _CONTACT, _W, _clean, _contains, _Doc, _Line, _overlap, _text
 
 
 def _block(doc: _Doc, line: _Line, seg: tuple[int, int], max_lines: int = 7) -> list[list[_W]]:

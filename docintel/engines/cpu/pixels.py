@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from ...document import Page, Word
+    from docintel.document import Page, Word
 
 TOP = 0.35  # logos are looked for in the upper part of the first page
 MIN_AREA = 500.0  # points²: smaller images are icons and rules
@@ -50,10 +50,10 @@ def reread(page: Page) -> list[Word]:
 
 
 def _reread(page: Page) -> list[Word]:
-    from ...stages import legibility
+    from docintel.pages.stages import legibility
 
     try:
-        from ...ocr import ocr_words
+        from docintel.pages.ocr import ocr_words
 
         ours = ocr_words(page)
     except Exception:  # no OCR here
@@ -79,7 +79,7 @@ def _logo_words(page: Page) -> list[Word]:
             images = pdf.get_image_info()
     except Exception:
         return []
-    from ...geometry import BBox
+    from docintel.geometry import BBox
 
     out: list[Word] = []
     for info in images:
@@ -103,13 +103,13 @@ def _inside(word: object, box: object) -> bool:
 
 def _read_box(page: Page, box: object) -> list[Word]:
     """OCR one box of the page: the crop at a readable size, words back in page points."""
-    from ...document import Word
-    from ...geometry import BBox
+    from docintel.document import Word
+    from docintel.geometry import BBox
 
     b: BBox = box  # type: ignore[assignment]
     side = int(min(1600, max(400, 8 * max(b.width, b.height))))
     try:
-        from ...ocr import _rapidocr
+        from docintel.pages.ocr import _rapidocr
 
         crop = page.crop(b, longest_side=side, padding=0)
         segments = _rapidocr(crop)

@@ -14,12 +14,19 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from ...patterns import Pattern, compile_pattern
+from docintel.text.patterns import Pattern, compile_pattern
 
 if TYPE_CHECKING:
     pass
-from .vocab import _COLUMN_CONCEPTS, _COLUMNS, _CONCEPTS, _ID_WORDS, _NUMBER_WORDS, _VOCAB
-from .words import _label_tokens
+from docintel.engines.cpu.vocab import (
+    _COLUMN_CONCEPTS,
+    _COLUMNS,
+    _CONCEPTS,
+    _ID_WORDS,
+    _NUMBER_WORDS,
+    _VOCAB,
+)
+from docintel.engines.cpu.words import _label_tokens
 
 Kind = Literal[
     "str", "number", "int", "percent", "date", "time", "currency", "bool", "choice", "model",

@@ -142,7 +142,7 @@ def get_scorer(scorer: str | Path | Scorer | None = None) -> Scorer:
     if isinstance(scorer, Scorer):
         return scorer
     if not scorer:
-        from ...settings import get_settings
+        from docintel.settings import get_settings
 
         scorer = get_settings().cpu_scorer
     path = scorer or SHIPPED

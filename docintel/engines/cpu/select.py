@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
-from ...checks import _MARK, salvage, semantic_errors
+from docintel.checks.semantic import _MARK, salvage, semantic_errors
 
 if TYPE_CHECKING:
-    from .candidates import Cand
+    from docintel.engines.cpu.candidates import Cand
 
 OPTIONS = 4  # candidates tried per named field
 COMBINATIONS = 600  # combinations checked at most
@@ -140,7 +140,7 @@ def check_errors(model: BaseModel) -> list[str]:
 
 def _construct(schema: type[BaseModel], data: dict[str, Any]) -> BaseModel:
     """A model from values without validating them (nested models built the same way)."""
-    from .schema import _unwrap
+    from docintel.engines.cpu.schema import _unwrap
 
     values: dict[str, Any] = {}
     for name, info in schema.model_fields.items():

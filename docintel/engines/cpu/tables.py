@@ -10,10 +10,10 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     pass
-from .labels import _Labels, _Occ
-from .parse import _parse, _truncate
-from .schema import _Spec, _spec
-from .words import _W, _clean, _Doc, _Line, _overlap, _text
+from docintel.engines.cpu.labels import _Labels, _Occ
+from docintel.engines.cpu.parse import _parse, _truncate
+from docintel.engines.cpu.schema import _Spec, _spec
+from docintel.engines.cpu.words import _W, _clean, _Doc, _Line, _overlap, _text
 
 
 @dataclass

@@ -16,15 +16,15 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
-from ...text import parse_amount, parse_dates, runs
-from . import candidates as C
-from .fill import _Work
-from .schema import _spec
-from .scorer import Scorer, get_scorer
-from .words import _prepare
+from docintel.engines.cpu import candidates as C
+from docintel.engines.cpu.fill import _Work
+from docintel.engines.cpu.schema import _spec
+from docintel.engines.cpu.scorer import Scorer, get_scorer
+from docintel.engines.cpu.words import _prepare
+from docintel.text.values import parse_amount, parse_dates, runs
 
 if TYPE_CHECKING:
-    from ...document import Page
+    from docintel.document import Page
 
 Rows = dict[str, list[tuple[dict[str, float], int, str]]]
 

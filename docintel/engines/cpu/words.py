@@ -7,13 +7,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from ...text import (
+from docintel.text.values import (
     runs,
 )
 
 if TYPE_CHECKING:
-    from ...document import Page, Region
-from .vocab import _NUMBER_WORDS
+    from docintel.document import Page, Region
+from docintel.engines.cpu.vocab import _NUMBER_WORDS
 
 _SEPARATORS = {"-", "–", "—", "|", "||", "•", "·", "/", "*"}
 
@@ -82,7 +82,7 @@ def _words_of(page: Page, region: Region | None = None, logos: bool = False) -> 
     except Exception:  # OCR unavailable or failing: the text layer is what there is
         words = page.words
     if page.words and getattr(page, "pdf_page", None) is not None and region is None:
-        from .pixels import invisible_layer, logo_words, reread
+        from docintel.engines.cpu.pixels import invisible_layer, logo_words, reread
 
         if invisible_layer(page):  # a scanner's poor OCR layer: ours may read better
             words = reread(page)

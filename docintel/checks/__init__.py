@@ -1,0 +1,1 @@
+"""Checks on model output: schema and semantic checks, grounding, LaTeX validity."""

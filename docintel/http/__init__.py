@@ -1,0 +1,1 @@
+"""The HTTP service: extraction, LaTeX and a Mathpix-compatible endpoint."""

@@ -1,0 +1,1 @@
+"""Jobs over many documents: the store, the folder watcher, batch runs, Ray, eval, training."""

@@ -1,0 +1,1 @@
+"""Pages: rendering, image preprocessing, layout regions, OCR and overlays."""

@@ -1,0 +1,1 @@
+"""Text as documents print it: values (amounts, dates, currencies) and user patterns."""
