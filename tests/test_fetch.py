@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import docintel
-from docintel.ingest import fetch as fetch_module
 from docintel.errors import BlockedURL, DocintelError, FetchError
+from docintel.ingest import fetch as fetch_module
 from docintel.ingest.fetch import check_url, fetch
 from docintel.settings import Limits
 

@@ -664,7 +664,7 @@ def test_engine_that_fails_to_load_gives_503(serve, formula_png: bytes) -> None:
 
 
 def test_engine_still_loading_gives_503_then_serves(serve, monkeypatch, formula_png) -> None:
-    import docintel.http.app as serve_module
+    import docintel.http.service as serve_module
 
     loaded = threading.Event()
 

@@ -29,7 +29,9 @@ from conftest import image_bytes, send_bytes
 
 import docintel
 from docintel.errors import InputTooLarge
-from docintel.http.app import Service, _model_for, create_app
+from docintel.http.app import create_app
+from docintel.http.inputs import model_for as _model_for
+from docintel.http.service import Service
 from docintel.schemas import CATALOG
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
