@@ -20,40 +20,37 @@ if TYPE_CHECKING:
     from docintel.settings import Settings
 
 
+def within(actual: int, setting: str, settings: Settings, what: str, fix: str) -> None:
+    """``InputTooLarge`` when ``actual`` is over the limit ``settings.<setting>``. The message
+    says what was too large, which limit, and what to do: ``fix``, or raise the setting."""
+    limit = getattr(settings, setting)
+    if actual > limit:
+        raise InputTooLarge(
+            f"{what}, over {setting}={limit}. {fix}, or raise DOCINTEL_{setting.upper()}.",
+            limit=limit,
+            actual=actual,
+        )
+
+
 def admit(doc: Document, pages: Sequence[int] | None, settings: Settings) -> None:
     """Refuse work over the per-request budgets (pages, rendered pixels) before it starts."""
     chosen = list(range(len(doc))) if pages is None else list(pages)
     label = doc.name or "the document"
-    if len(chosen) > settings.max_work_pages:
-        raise InputTooLarge(
-            f"{label}: {len(chosen)} pages asked for, over max_work_pages="
-            f"{settings.max_work_pages} per request. Choose fewer with 'pages', or raise "
-            "DOCINTEL_MAX_WORK_PAGES.",
-            limit=settings.max_work_pages,
-            actual=len(chosen),
-        )
+    what = f"{label}: {len(chosen)} pages asked for"
+    within(len(chosen), "max_work_pages", settings, what, "Choose fewer with 'pages'")
     pixels = 0
     for index in chosen:
         if not 0 <= index < len(doc):
             continue  # not a page: the caller's page check says so, with its own message
         width, height = doc[index].pixel_size()
         pixels += width * height
-    if pixels > settings.max_work_pixels:
-        raise InputTooLarge(
-            f"{label}: the {len(chosen)} pages asked for make {pixels} pixels at "
-            f"{settings.target_longest_side} px, over max_work_pixels={settings.max_work_pixels} "
-            "per request. Choose fewer pages, or raise DOCINTEL_MAX_WORK_PIXELS.",
-            limit=settings.max_work_pixels,
-            actual=pixels,
-        )
+    side = settings.target_longest_side
+    what = f"{label}: the {len(chosen)} pages asked for make {pixels} pixels at {side} px"
+    within(pixels, "max_work_pixels", settings, what, "Choose fewer pages")
 
 
 def admit_regions(count: int, settings: Settings) -> None:
     """Refuse transcribing more regions than the budget allows (checked before the model)."""
-    if count > settings.max_work_regions:
-        raise InputTooLarge(
-            f"{count} regions to transcribe, over max_work_regions={settings.max_work_regions} "
-            "per request. Choose fewer pages, or raise DOCINTEL_MAX_WORK_REGIONS.",
-            limit=settings.max_work_regions,
-            actual=count,
-        )
+    within(
+        count, "max_work_regions", settings, f"{count} regions to transcribe", "Choose fewer pages"
+    )

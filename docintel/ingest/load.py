@@ -30,6 +30,7 @@ from docintel.errors import (
     UnsupportedInput,
 )
 from docintel.geometry import BBox
+from docintel.ingest.budget import within
 from docintel.pages.stages import STAGES
 from docintel.render.pdfguard import DAMAGED, ContentWork, brief, pdf_errors, typed
 from docintel.settings import Settings, get_settings
@@ -92,13 +93,7 @@ def from_bytes(
     label = name or "input"
     if not data:
         raise EmptyDocument(f"{label} is empty (0 bytes). Check that the file was fully written.")
-    if len(data) > settings.max_bytes:
-        raise InputTooLarge(
-            f"{label} is {len(data)} bytes, over max_bytes={settings.max_bytes}. "
-            "Split the document or raise DOCINTEL_MAX_BYTES.",
-            limit=settings.max_bytes,
-            actual=len(data),
-        )
+    within(len(data), "max_bytes", settings, f"{label} is {len(data)} bytes", "Split the document")
     kind = sniff(data)
     if kind is None:
         raise UnsupportedInput(
@@ -190,13 +185,7 @@ def _read_path(path: Path, settings: Settings) -> bytes:
         what = "is a directory" if path.is_dir() else "does not exist"
         raise InputNotFound(f"{path} {what}. Pass the path of a document file.")
     size = path.stat().st_size
-    if size > settings.max_bytes:
-        raise InputTooLarge(
-            f"{path} is {size} bytes, over max_bytes={settings.max_bytes}. "
-            "Split the document or raise DOCINTEL_MAX_BYTES.",
-            limit=settings.max_bytes,
-            actual=size,
-        )
+    within(size, "max_bytes", settings, f"{path} is {size} bytes", "Split the document")
     return path.read_bytes()
 
 
@@ -294,13 +283,7 @@ def _pdf_document(
                     f"wrong password for {label}. Check the password and retry."
                 )
     count = _page_count(pdf, label)
-    if count > settings.max_pages:
-        raise InputTooLarge(
-            f"{label} has {count} pages, over max_pages={settings.max_pages}. "
-            "Split it or raise DOCINTEL_MAX_PAGES.",
-            limit=settings.max_pages,
-            actual=count,
-        )
+    within(count, "max_pages", settings, f"{label} has {count} pages", "Split it")
     if pdf.is_repaired:
         warnings.warn(f"{label} was damaged and repaired while opening.", stacklevel=4)
     doc = Document(
@@ -437,12 +420,7 @@ def _open_image(
         ) from exc
     except Image.DecompressionBombError as exc:
         raise _too_many_pixels(label, settings, None) from exc
-    if count > settings.max_pages:
-        raise InputTooLarge(
-            f"{label} has {count} frames, over max_pages={settings.max_pages}.",
-            limit=settings.max_pages,
-            actual=count,
-        )
+    within(count, "max_pages", settings, f"{label} has {count} frames", "Split it")
     frames = ImageFrames(image, count, label, settings)
     doc = Document(
         data, kind=kind, sha256=sha256, name=name, settings=settings, stages=STAGES, frames=frames
@@ -486,14 +464,8 @@ class ImageFrames:
             if pixels > settings.max_pixels:  # checked before decoding
                 raise _too_many_pixels(label, settings, pixels)
             total += pixels
-            if total > settings.max_total_pixels:
-                raise InputTooLarge(
-                    f"{label}: its first {i + 1} of {count} frames hold {total} pixels, over "
-                    f"max_total_pixels={settings.max_total_pixels}. Split the file or raise "
-                    "DOCINTEL_MAX_TOTAL_PIXELS.",
-                    limit=settings.max_total_pixels,
-                    actual=total,
-                )
+            what = f"{label}: its first {i + 1} of {count} frames hold {total} pixels"
+            within(total, "max_total_pixels", settings, what, "Split the file")
             size = (image.width, image.height)
             self.sizes.append(size[::-1] if orientation in _TRANSPOSED else size)
             self.dpis.append(_frame_dpi(image))
