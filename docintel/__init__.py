@@ -3,8 +3,8 @@
 ``import docintel`` stays light: pymupdf, OpenCV and model engines load when first needed.
 """
 
-from docintel.checks.grounding import FieldSource, Ground
-from docintel.checks.semantic import check
+from docintel.checks.grounding import FieldSource
+from docintel.checks.semantic import Ground, check
 from docintel.document import Document, DocumentKind, Page, PageKind, Region, RegionKind, Word
 from docintel.errors import (
     BlockedURL,
