@@ -24,7 +24,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -32,7 +32,8 @@ from pydantic import BaseModel
 
 from docintel.document import Document
 from docintel.engines import Engine, get_engine
-from docintel.engines.base import GenerationOutput, GenerationRequest, capabilities
+from docintel.engines.base import capabilities
+from docintel.engines.batching import MicroBatcher
 from docintel.errors import (
     DocintelError,
     InputError,
@@ -578,7 +579,9 @@ class Watcher:
         if self._engine is None:
             engine = get_engine(self._engine_spec, self.settings)
             if self.workers > 1 and not capabilities(engine).thread_safe:
-                engine = _Serialized(engine)
+                # Workers' calls queue for one engine thread; those that meet there share a
+                # batch (no window: nobody waits for company).
+                engine = MicroBatcher(engine, window=0.0, max_batch=self.settings.max_batch)
             self._engine = engine
         return self._engine
 
@@ -757,23 +760,6 @@ def _open_store(url: str | Path, wait: float) -> Store:
             log.warning("%s; trying again in %.0f s", exc, delay)
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
-
-
-class _Serialized:
-    """One engine call at a time, for engines that are not thread-safe (in-process models)."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self.name, self.model = engine.name, engine.model
-        self.capabilities = replace(capabilities(engine), thread_safe=True)
-        self._lock = threading.Lock()
-
-    def generate(self, requests: Sequence[GenerationRequest]) -> list[GenerationOutput]:
-        with self._lock:
-            return self.engine.generate(requests)
-
-    def close(self) -> None:
-        self.engine.close()
 
 
 def watch(
