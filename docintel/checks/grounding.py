@@ -114,20 +114,13 @@ class FieldSource:
 
 
 def _page_words(page: Page) -> tuple[list[Word], Source]:
-    """The words to search on a page and where they come from.
-
-    The text layer when the page has one; otherwise OCR words when ingestion provides them
-    (``page.ocr_words``), so scans are grounded the same way once OCR lands.
-    """
-    if page.words:
-        return page.words, "text_layer"
+    """The words to search on a page (``Page.ocr_words``: the text layer, else OCR) and where
+    they come from. Without an OCR engine a scan has nothing to search."""
     try:
-        ocr = getattr(page, "ocr_words", None)
-    except EngineUnavailable:  # OCR not installed: nothing to search on a scan
-        ocr = None
-    if ocr:
-        return list(ocr), "ocr"
-    return [], "text_layer"
+        words = page.ocr_words
+    except EngineUnavailable:
+        return [], "text_layer"
+    return list(words), "text_layer" if page.words or not words else "ocr"
 
 
 @dataclass(frozen=True, slots=True)
