@@ -84,7 +84,7 @@ def test_database_down_then_back(inbox: Path, out: Path, pg: postgres.Server) ->
     watcher = Watcher(inbox, Memo, out, store=pg.url, engine=InstantEngine(MEMO_ANSWER), **FAST)
     running = Running(watcher)
     try:
-        wait_for(lambda: watcher._scanned.is_set())
+        wait_for(lambda: watcher.intake.scanned.is_set())
         threads = 2 + watcher.workers  # intake, heartbeat, workers
         names = [f"{i}.pdf" for i in range(10)]
         for name in names[:5]:
@@ -162,7 +162,7 @@ def test_output_folder_full_then_read_only_then_fine(inbox: Path, out: Path) -> 
         engine = InstantEngine(MEMO_ANSWER)
         watcher = Watcher(inbox, Memo, out, store=store, engine=engine, **FAST)
         running = Running(watcher)
-        wait_for(lambda: watcher._scanned.is_set())
+        wait_for(lambda: watcher.intake.scanned.is_set())
         threads = 2 + watcher.workers  # intake, heartbeat, workers
         names = [f"{i}.pdf" for i in range(4)]
         for name in names:
@@ -207,7 +207,7 @@ def test_names_not_utf8_and_near_the_limit(inbox: Path, out: Path) -> None:
     watcher = Watcher(inbox, Memo, out, engine=InstantEngine(MEMO_ANSWER), **FAST)
     running = Running(watcher)
     try:
-        wait_for(lambda: watcher._scanned.is_set())
+        wait_for(lambda: watcher.intake.scanned.is_set())
         (inbox / os.fsdecode(b"\xff\xfe-while-watching.pdf")).write_bytes(pdf_bytes("odd 2"))
         (inbox / long).write_bytes(pdf_bytes("long"))
         (inbox / os.fsdecode(b"broken-\xff" + b"y" * 200 + b".pdf")).write_bytes(b"%PDF-1.7 no")
@@ -241,7 +241,7 @@ def test_slow_writer_pausing_past_the_settle_time(inbox: Path, out: Path) -> Non
     watcher = Watcher(inbox, Memo, out, engine=InstantEngine(MEMO_ANSWER), **FAST)
     running = Running(watcher)
     try:
-        wait_for(lambda: watcher._scanned.is_set())
+        wait_for(lambda: watcher.intake.scanned.is_set())
         with (inbox / "slow.pdf").open("wb") as f:
             f.write(data[: len(data) // 2])
             f.flush()

@@ -1,7 +1,7 @@
 """The batch folder watcher: files dropped in an inbox come out as JSON, each exactly once.
 
-``watcher`` runs intake, workers and outputs; ``files`` knows names and atomic writes;
-``health`` tracks what is down. See ``Watcher``.
+``intake`` finds settled files; ``watcher`` queues them and runs the workers and outputs;
+``files`` knows names and atomic writes; ``health`` tracks what is down. See ``Watcher``.
 """
 
 from docintel.jobs.watch.files import NAME_MAX, PARTIAL_SUFFIXES, fitted, ignored, store_name

@@ -1,9 +1,8 @@
 """The batch folder watcher: files dropped in an inbox come out as JSON, each exactly once.
 
-Intake (a scan at start, file-system events, and a periodic rescan in case events are lost)
-takes a file only once its size and mtime have settled, and enqueues that file version in the
-store (a no-op when it is known). Workers claim jobs in batches and run them through
-``extract_many`` (one engine batch); each job then ends in this order: result saved, JSON
+Intake (``intake.py``) hands over a file only once its size and mtime have settled; the
+watcher enqueues that file version in the store (a no-op when it is known). Workers claim
+jobs in batches and run them through ``extract_many`` (one engine batch); each job then ends in this order: result saved, JSON
 written atomically, job closed, input moved. A crash anywhere in between is repaired on
 restart: a job whose lease ran out runs again (reusing the saved result), and a closed job
 whose input is still in the inbox just gets its input moved.
@@ -47,13 +46,13 @@ from docintel.ingest.load import load
 from docintel.jobs.store import JobRow, Store
 from docintel.jobs.watch.files import (
     fitted,
-    ignored,
     open_for_writing,
     store_name,
     write_json,
     written_by_other_version,
 )
 from docintel.jobs.watch.health import Health
+from docintel.jobs.watch.intake import Intake
 from docintel.pipeline.extract import extract_many
 from docintel.pipeline.schema_ref import resolve_schema
 from docintel.result import Result
@@ -151,14 +150,22 @@ class Watcher:
         self._skip = {self.inbox / "processed", self.inbox / "failed", self.out}
         self._engine_spec = engine
         self._engine: Engine | None = None
-        self._candidates: dict[Path, tuple[tuple[int, int], float] | None] = {}
         self._known: set[tuple[str, int, int]] = set()
         self._in_flight: set[int] = set()
-        self._scanned = threading.Event()
         self._stop = threading.Event()  # no more intake, no more claims
         self._abort = threading.Event()  # stop waiting for in-flight jobs
         self._threads: list[threading.Thread] = []
         self.health = Health()
+        self.intake = Intake(
+            self.inbox,
+            self._skip,
+            self._take,
+            self.health,
+            self._stop,
+            settle=settle,
+            poll=poll,
+            rescan=rescan,
+        )
 
     # ---- running ----
 
@@ -174,11 +181,11 @@ class Watcher:
         On the first signal no new job is claimed and in-flight jobs get ``drain`` seconds to
         finish; a second signal, or the end of that time, puts them back in the queue.
         """
-        for event in (self._stop, self._abort, self._scanned):  # a watcher can run again
+        for event in (self._stop, self._abort, self.intake.scanned):  # a watcher can run again
             event.clear()
         restore = self._install_signals() if handle_signals else {}
         self.stats = WatchStats()
-        targets = [self._intake, *[self._work] * self.workers, self._heartbeat]
+        targets = [self.intake.run, *[self._work] * self.workers, self._heartbeat]
         threads = self._threads = [threading.Thread(target=t, daemon=True) for t in targets]
         for t in threads:
             t.start()
@@ -255,7 +262,7 @@ class Watcher:
         return restore
 
     def _idle(self) -> bool:
-        if not self._scanned.is_set() or self._candidates or self._in_flight:
+        if not self.intake.scanned.is_set() or self.intake.candidates or self._in_flight:
             return False
         try:
             active = self.store.active(self.queue, self.schema_name)
@@ -275,112 +282,6 @@ class Watcher:
                     tmp.unlink()
             except OSError:
                 pass
-
-    # ---- intake ----
-
-    def _intake(self) -> None:
-        """Scan, then follow file events until stopped; never dies (intake is the watcher)."""
-        for path in self._walk():
-            self._candidates.setdefault(path, None)
-        self._settle()
-        self._scanned.set()
-        while not self._stop.is_set():
-            try:
-                self._follow()
-            except Exception as exc:  # e.g. watchfiles failing on a name that is not UTF-8
-                # After such a failure its events are not trusted again: rescan every second.
-                log.warning("file events failed (%r); scanning every second from now on", exc)
-                self.rescan = min(self.rescan, 1.0)
-                try:
-                    for path in self._walk():
-                        self._candidates.setdefault(path, None)
-                    self._settle()
-                except Exception as again:
-                    log.warning("scan failed: %r", again)
-                self._stop.wait(1.0)
-
-    def _follow(self) -> None:
-        last_scan = time.monotonic()
-        try:
-            import watchfiles
-
-            changes: Iterator[set[tuple[Any, str]]] = watchfiles.watch(
-                self.inbox,
-                watch_filter=None,
-                debounce=int(self.poll * 1000),
-                step=20,
-                rust_timeout=int(self.poll * 1000),
-                yield_on_timeout=True,
-                stop_event=self._stop,
-                ignore_permission_denied=True,
-            )
-        except Exception as exc:  # no inotify (some network mounts): rescans only
-            log.warning("file events unavailable (%s): scanning every second instead", exc)
-            self.rescan = min(self.rescan, 1.0)
-            changes = iter(lambda: (self._stop.wait(self.poll), set())[1], None)
-        for batch in changes:
-            if self._stop.is_set():
-                break
-            for change, name in batch:
-                path = Path(name)
-                if change != watchfiles.Change.deleted and self._wanted(path):
-                    self._candidates.setdefault(path, None)
-            if time.monotonic() - last_scan >= self.rescan:
-                for path in self._walk():
-                    self._candidates.setdefault(path, None)
-                last_scan = time.monotonic()
-            self._settle()
-
-    def _wanted(self, path: Path) -> bool:
-        if ignored(path.name) or not path.is_relative_to(self.inbox):
-            return False
-        rel = path.relative_to(self.inbox).parts[:-1]
-        if any(p.startswith(".") for p in rel):
-            return False
-        return not any(path.is_relative_to(skip) for skip in self._skip)
-
-    def _walk(self) -> Iterator[Path]:
-        for dirpath, dirnames, filenames in os.walk(self.inbox):
-            here = Path(dirpath)
-            dirnames[:] = [
-                d for d in dirnames if not d.startswith(".") and here / d not in self._skip
-            ]
-            yield from (here / f for f in filenames if not ignored(f))
-
-    def _settle(self) -> None:
-        """Take the candidates whose size and mtime have not changed for ``settle`` seconds."""
-        now = time.monotonic()
-        writing: set[str] | None = None
-        ready: list[tuple[Path, int, int]] = []
-        for path, seen in list(self._candidates.items()):
-            try:
-                st = path.stat()
-            except OSError:
-                del self._candidates[path]
-                continue
-            if not path.is_file():
-                del self._candidates[path]
-                continue
-            sig = (st.st_size, st.st_mtime_ns)
-            if seen is None or seen[0] != sig:
-                self._candidates[path] = (sig, now)
-            elif now - seen[1] >= self.settle:
-                if writing is None:
-                    writing = open_for_writing()  # one look per tick, for all settled files
-                if str(path.resolve()) in writing:  # a writer pausing past the settle time
-                    self._candidates[path] = (sig, now)
-                    continue
-                ready.append((path, *sig))
-        if not ready:
-            return
-        try:
-            self._take(ready)
-        except Exception as exc:  # the store is unreachable: try again next tick
-            self.health.failed("store", exc)
-            return
-        self.health.recovered("store")
-        for path, _, _ in ready:
-            del self._candidates[path]
 
     def _take(self, files: list[tuple[Path, int, int]]) -> None:
         """Queue the settled files in one transaction (so workers claim them as one batch)."""
@@ -531,7 +432,7 @@ class Watcher:
                 self.owner, job.id or 0, "skipped", error="changed while being read: requeued"
             )
             self._known.discard((job.name, job.size, job.mtime_ns))
-            self._candidates.setdefault(path, None)
+            self.intake.offer(path)
             return True
         if str(path.resolve()) in open_for_writing():
             self.store.release(self.owner, [job.id or 0], delay=max(1.0, self.settle), count=False)
