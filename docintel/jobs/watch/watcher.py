@@ -2,10 +2,11 @@
 
 Intake (``intake.py``) hands over a file only once its size and mtime have settled; the
 watcher enqueues that file version in the store (a no-op when it is known). Workers claim
-jobs in batches and run them through ``extract_many`` (one engine batch); each job then ends in this order: result saved, JSON
-written atomically, job closed, input moved. A crash anywhere in between is repaired on
-restart: a job whose lease ran out runs again (reusing the saved result), and a closed job
-whose input is still in the inbox just gets its input moved.
+jobs in batches and run them through ``extract_many`` (one engine batch); each job then ends
+in this order: result saved, JSON written atomically, job closed, input moved. A crash
+anywhere in between is repaired on restart: a job whose lease ran out runs again (reusing
+the saved result), and a closed job whose input is still in the inbox just gets its input
+moved.
 """
 
 from __future__ import annotations
