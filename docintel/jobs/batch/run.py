@@ -226,6 +226,18 @@ class Plan:
             return resolve_schema(self.schema)
         return self.schema
 
+    def failed(
+        self,
+        schema: type[BaseModel],
+        source: str,
+        exc: BaseException,
+        sha: str | None = None,
+        name: str | None = None,
+    ) -> Line:
+        """The output line of an input that failed (keyed by its content, else its name)."""
+        rec = failed_record(source, schema, self.schema_key, exc, sha, name)
+        return Line(sha or f"input:{source}", "failed", 0, encode(rec, self.format))
+
 
 def _read_batch(
     plan: Plan, schema: type[BaseModel], inputs: Sequence[str]
@@ -241,8 +253,7 @@ def _read_batch(
         try:
             data, name = read_input(source, plan.settings)
         except Exception as exc:
-            rec = failed_record(source, schema, plan.schema_key, exc)
-            yield Line(unread, "failed", 0, encode(rec, plan.format))
+            yield plan.failed(schema, source, exc)
             continue
         sha = hashlib.sha256(data).hexdigest()
         if sha in plan.skip:
@@ -269,8 +280,7 @@ def _extract_loaded(
                 line for item in loaded for line in _extract_loaded(plan, schema, engine, [item])
             ]
         source, sha, doc = loaded[0]
-        rec = failed_record(source, schema, plan.schema_key, exc, sha, doc.name)
-        return [Line(sha, "failed", 0, encode(rec, plan.format))]
+        return [plan.failed(schema, source, exc, sha, doc.name)]
     lines = []
     for (source, sha, _), result in zip(loaded, results, strict=True):
         rec = record(source, result, plan.schema_key, sha)
@@ -295,8 +305,7 @@ def _extract_inputs(plan: Plan, inputs: Sequence[str]) -> list[Line]:
             try:
                 loaded.append((source, sha, from_bytes(data, name=name, settings=plan.settings)))
             except Exception as exc:
-                rec = failed_record(source, schema, plan.schema_key, exc, sha, name)
-                lines.append(Line(sha, "failed", 0, encode(rec, plan.format)))
+                lines.append(plan.failed(schema, source, exc, sha, name))
         if loaded:
             lines += _extract_loaded(plan, schema, plan.engine, loaded)
     finally:
@@ -317,8 +326,7 @@ def _prepare_inputs(plan: Plan, inputs: Sequence[str]) -> list[Prepared | Line]:
         try:
             out.append(prepare(source, plan.settings, data=data, name=name))
         except Exception as exc:
-            rec = failed_record(source, schema, plan.schema_key, exc, sha, name)
-            out.append(Line(sha, "failed", 0, encode(rec, plan.format)))
+            out.append(plan.failed(schema, source, exc, sha, name))
     return out
 
 
@@ -496,10 +504,7 @@ def run_prepared(
             try:
                 loaded.append((item.input, item.sha256, restore(item, plan.settings)))
             except Exception as exc:
-                rec = failed_record(
-                    item.input, schema, plan.schema_key, exc, item.sha256, item.name
-                )
-                lines.append(Line(item.sha256, "failed", 0, encode(rec, plan.format)))
+                lines.append(plan.failed(schema, item.input, exc, item.sha256, item.name))
         if not loaded:
             return lines
         for attempt in range(_ENGINE_TRIES):
@@ -508,8 +513,7 @@ def run_prepared(
             except Exception as exc:  # the engine raised (a server down): wait, try again
                 if attempt + 1 == _ENGINE_TRIES:
                     for source, sha, doc in loaded:
-                        rec = failed_record(source, schema, plan.schema_key, exc, sha, doc.name)
-                        lines.append(Line(sha, "failed", 0, encode(rec, plan.format)))
+                        lines.append(plan.failed(schema, source, exc, sha, doc.name))
                     return lines
                 delay = _ENGINE_BACKOFF * 2**attempt
                 log.warning(
