@@ -142,6 +142,10 @@ def extract(
         if result.value is not None:
             console.print_json(result.value.model_dump_json())
             _print_provenance(result.provenance)
+        elif result.partial:  # what was read is shown, not thrown away with the rest
+            console.print(f"[yellow]partial[/]: missing {', '.join(result.missing) or '-'}")
+            console.print_json(json.dumps(result.partial, ensure_ascii=False, default=str))
+            _print_provenance(result.provenance)
         for e in result.errors:
             err.print(f"[red]-[/] {e}")
     raise typer.Exit(0 if result.ok else 1)

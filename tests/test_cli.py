@@ -64,6 +64,30 @@ def test_extract_on_the_cpu_path_prints_value_and_provenance(fixtures: Path) -> 
     assert "NW-2024-00417" in result.output and "provenance" in result.output
 
 
+def test_extract_prints_a_partial_result(tmp_path: Path) -> None:
+    """An invoice with no number anywhere: the human output still shows what was read."""
+    import pymupdf
+
+    doc = pymupdf.open()
+    page = doc.new_page()
+    for x, y, text in [
+        (40, 60, "Lindqvist Verktyg AB"),
+        (40, 240, "All amounts in EUR"),
+        (360, 162, "Date"),
+        (460, 162, "03/05/2024"),
+        (360, 384, "Total"),
+        (500, 384, "100.00"),
+    ]:
+        page.insert_text((x, y), text, fontsize=9)
+    path = tmp_path / "no-number.pdf"
+    doc.save(path)
+    result = runner.invoke(app, ["extract", str(path), "--schema", "invoice", "--engine", "cpu"])
+    assert result.exit_code == 1, result.output
+    assert "failed" in result.output and "partial" in result.output
+    assert "invoice_number" in result.output.split("partial", 1)[1]  # named as missing
+    assert "100.0" in result.output and "provenance" in result.output
+
+
 def test_eval_prints_per_field_accuracy(fixtures: Path, tmp_path: Path, truth: dict) -> None:
     import json
     import shutil
