@@ -33,7 +33,13 @@ from docintel.http.models import (
     SchemaInfo,
     body_schema,
 )
-from docintel.http.problems import PROBLEM_RESPONSES, install, internal_error, problem, scrub
+from docintel.http.problems import (
+    PROBLEM_RESPONSES,
+    install_handlers,
+    internal_error,
+    problem,
+    scrub,
+)
 from docintel.http.server import BodyLimit, serve, uvicorn_config
 from docintel.http.service import Service
 from docintel.result import ResultData
@@ -61,7 +67,7 @@ def create_app(settings: Settings | None = None, engine: str | Engine | None = N
         responses=PROBLEM_RESPONSES,
     )
     app.state.service = service
-    install(app)
+    install_handlers(app)
     app.include_router(mathpix_router)  # POST /v3/text, Mathpix-compatible
     app.add_middleware(BodyLimit, limit=settings.max_upload_bytes, seconds=settings.body_timeout)
 

@@ -124,7 +124,7 @@ def internal_error(exc: Exception) -> JSONResponse:
     return problem(500, "internal", f"an internal error ({type(exc).__name__}); see the server log")
 
 
-def install(app: FastAPI) -> None:
+def install_handlers(app: FastAPI) -> None:
     """Every error the app can meet answered as a problem, never as a bare 500 page."""
 
     @app.exception_handler(ProblemError)
