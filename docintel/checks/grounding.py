@@ -48,14 +48,14 @@ from datetime import date
 from decimal import Decimal
 from difflib import SequenceMatcher
 from enum import Enum
-from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal
 
 from pydantic import BaseModel
 
 from docintel.checks.semantic import Ground
 from docintel.document import Document, Page, Word
 from docintel.errors import EngineUnavailable
+from docintel.fields import is_list, marked, models_in
 from docintel.geometry import BBox
 from docintel.text.values import (
     LOOKALIKE,
@@ -644,45 +644,6 @@ def locate(
 # ---- Ground markers and the retry check --------------------------------------------------------
 
 
-def _marked(metadata: Sequence[Any], annotation: Any) -> bool:
-    """Ground in the field's metadata, or in an Annotated inside an Optional/Union."""
-    if any(isinstance(m, Ground) or m is Ground for m in metadata):
-        return True
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _marked(annotation.__metadata__, get_args(annotation)[0])
-    if origin in (Union, UnionType):
-        return any(_marked((), a) for a in get_args(annotation))
-    return False
-
-
-def _models_in(annotation: Any) -> Iterator[tuple[type[BaseModel], bool]]:
-    """Models inside an annotation, and whether they sit in a list ("items[]")."""
-    origin = get_origin(annotation)
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        yield annotation, False
-    elif origin is Annotated:
-        yield from _models_in(get_args(annotation)[0])
-    elif origin in (list, tuple, set, frozenset, Sequence) or (
-        isinstance(origin, type) and issubclass(origin, list | tuple)
-    ):
-        for arg in get_args(annotation):
-            for model, _ in _models_in(arg):
-                yield model, True
-    elif origin in (Union, UnionType):
-        for arg in get_args(annotation):
-            yield from _models_in(arg)
-
-
-def _is_list(annotation: Any) -> bool:
-    origin = get_origin(annotation)
-    if origin is Annotated:
-        return _is_list(get_args(annotation)[0])
-    if origin in (Union, UnionType):
-        return any(_is_list(a) for a in get_args(annotation) if a is not type(None))
-    return origin in (list, tuple, set, frozenset)
-
-
 def must_ground(schema: type[BaseModel]) -> list[str]:
     """Path patterns of the fields marked with ``Ground``: ["invoice_number", "items[].amount"].
 
@@ -698,12 +659,12 @@ def _must_ground(schema: type[BaseModel], prefix: str, seen: frozenset[type]) ->
     out: list[str] = []
     for name, field in schema.model_fields.items():
         path = f"{prefix}.{name}" if prefix else name
-        if _is_list(field.annotation):
+        if is_list(field.annotation):
             path += "[]"
-        if _marked(field.metadata, field.annotation):
+        if marked(field.annotation, field.metadata, Ground):
             out.append(path)
             continue
-        for model, _ in _models_in(field.annotation):
+        for model, _ in models_in(field.annotation):
             out += _must_ground(model, path, seen | {schema})
     return out
 
