@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import httpx
 
+from docintel.backoff import backoff
 from docintel.engines import grammars
 from docintel.engines.base import Capabilities, GenerationOutput, GenerationRequest
 from docintel.engines.chat import chat_messages, map_finish_reason
@@ -150,7 +151,7 @@ class ServerEngine:
                     raise
                 if attempt >= self.retries:
                     raise _RetriesExhausted(f"{attempt + 1} attempts, last: {exc!r}") from exc
-                time.sleep(self.backoff * 2**attempt)
+                time.sleep(backoff(attempt, self.backoff))
                 attempt += 1
 
     def _one(self, request: GenerationRequest) -> GenerationOutput:

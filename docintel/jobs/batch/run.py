@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel
 
+from docintel.backoff import backoff
 from docintel.errors import (
     EngineUnavailable,
     InputError,
@@ -515,7 +516,7 @@ def run_prepared(
                     for source, sha, doc in loaded:
                         lines.append(plan.failed(schema, source, exc, sha, doc.name))
                     return lines
-                delay = _ENGINE_BACKOFF * 2**attempt
+                delay = backoff(attempt, _ENGINE_BACKOFF)
                 log.warning(
                     "engine failed (%s: %s); trying again in %.0f s", type(exc).__name__, exc, delay
                 )

@@ -12,6 +12,7 @@ moved.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import os
@@ -30,6 +31,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel
 
+from docintel.backoff import backoff
 from docintel.document import Document
 from docintel.engines import Engine, get_engine
 from docintel.engines.base import capabilities
@@ -352,7 +354,7 @@ class Watcher:
         """Backoff with jitter while the store or output folder is down: doubling, so that
         many watchers do not hammer a database coming back, but capped at ``OUTAGE_WAIT_CAP``
         so that work resumes soon after it is back."""
-        return min(OUTAGE_WAIT_CAP, self.backoff * 2 ** (failures - 1)) * random.uniform(0.5, 1)
+        return backoff(failures - 1, self.backoff, OUTAGE_WAIT_CAP, jitter=True)
 
     def _heartbeat(self) -> None:
         while not self._stop.wait(self.lease / 3):
@@ -508,7 +510,7 @@ class Watcher:
                     f"gave up after {job.attempts} attempts; last error: {reason}",
                 )
                 continue
-            delay = min(self.backoff_cap, self.backoff * 2 ** (job.attempts - 1))
+            delay = backoff(job.attempts - 1, self.backoff, self.backoff_cap)
             if self.store.release(self.owner, [job.id or 0], delay=delay, error=reason):
                 self.stats.retried += 1
                 log.warning("%s: %s; retrying in %.1f s", job.name, reason, delay)
@@ -650,18 +652,19 @@ def _open_store(url: str | Path, wait: float) -> Store:
     """Open the store, waiting up to ``wait`` seconds for a database that is not up yet."""
     from docintel.errors import StoreError, StoreVersionMismatch
 
-    deadline, delay = time.monotonic() + wait, 0.5
-    while True:
+    deadline = time.monotonic() + wait
+    for attempt in itertools.count():
         try:
             return Store(url)
         except StoreVersionMismatch:
             raise
         except StoreError as exc:
+            delay = backoff(attempt, 0.5, OUTAGE_WAIT_CAP)
             if time.monotonic() + delay > deadline:
                 raise StoreUnavailable(f"{exc} (waited {wait:g} s)") from exc
             log.warning("%s; trying again in %.0f s", exc, delay)
             time.sleep(delay)
-            delay = min(delay * 2, 30.0)
+    raise AssertionError("unreachable")
 
 
 def watch(
