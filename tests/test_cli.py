@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -93,9 +94,12 @@ def test_eval_prints_per_field_accuracy(fixtures: Path, tmp_path: Path, truth: d
     import shutil
 
     fields = truth["files"]["invoice-1.pdf"]["fields"]
-    shutil.copy(fixtures / "invoice-1.pdf", tmp_path / "a.pdf")
     expected = {"invoice_number": fields["invoice_number"], "total": fields["total"]}
-    (tmp_path / "a.json").write_text(json.dumps(expected))
+    for name, number in (("a", fields["invoice_number"]), ("b", "NOT-ON-THE-PAGE")):
+        shutil.copy(fixtures / "invoice-1.pdf", tmp_path / f"{name}.pdf")
+        (tmp_path / f"{name}.json").write_text(json.dumps(expected | {"invoice_number": number}))
     result = runner.invoke(app, ["eval", str(tmp_path), "--schema", "invoice", "--engine", "cpu"])
     assert result.exit_code == 0, result.output
-    assert "invoice_number" in result.output and "100" in result.output
+    # The same document twice, one expectation wrong: the figures must tell them apart.
+    assert re.search(r"invoice_number\s+1/2\s+50\.0%", result.output), result.output
+    assert re.search(r"total\s+2/2\s+100\.0%", result.output), result.output
