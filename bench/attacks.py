@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import base64
 import http.server
-import io
 import json
 import os
 import signal
@@ -46,6 +45,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from docintel.testing.bombs import pdf_pages, tiff_frames
 
 ROOT = Path(__file__).resolve().parents[1]
 FORMULA = '{"latex": "x^2 + y^2 = z^2", "display": true}'
@@ -78,30 +79,6 @@ uvicorn.Server(server_config).run()
 # ---- inputs -----------------------------------------------------------------------------------
 
 
-def pdf_bytes(pages: int, text: Callable[[int], str] | None = None) -> bytes:
-    import pymupdf
-
-    doc = pymupdf.open()
-    for i in range(pages):
-        page = doc.new_page()
-        if text is not None:
-            page.insert_text((72, 72), text(i))
-    data = doc.tobytes(garbage=3, deflate=True)
-    doc.close()
-    return data
-
-
-def tiff_frames(count: int) -> bytes:
-    from PIL import Image
-
-    frame = Image.new("1", (1000, 1000), 1)
-    buf = io.BytesIO()
-    frame.save(
-        buf, format="TIFF", save_all=True, append_images=[frame] * (count - 1), compression="group4"
-    )
-    return buf.getvalue()
-
-
 def b64(data: bytes) -> str:
     return base64.b64encode(data).decode()
 
@@ -110,13 +87,13 @@ class Inputs:
     """Generated once per run, shared by both trees."""
 
     def __init__(self) -> None:
-        self.page = pdf_bytes(1, lambda _: "Invoice INV-1 total 12.50")
-        self.pdf_2000 = pdf_bytes(2000)
-        self.pdf_200 = pdf_bytes(200, lambda i: f"Page {i + 1} of the report")
-        self.pdf_250 = pdf_bytes(250)
-        self.pdf_20 = pdf_bytes(20, lambda i: f"Page {i + 1}")
+        self.page = pdf_pages(1, lambda _: "Invoice INV-1 total 12.50")
+        self.pdf_2000 = pdf_pages(2000)
+        self.pdf_200 = pdf_pages(200, lambda i: f"Page {i + 1} of the report")
+        self.pdf_250 = pdf_pages(250)
+        self.pdf_20 = pdf_pages(20, lambda i: f"Page {i + 1}")
         self.tiff = tiff_frames(1000)
-        self.redos = pdf_bytes(1, lambda _: "Status: " + "a" * 30 + "!")
+        self.redos = pdf_pages(1, lambda _: "Status: " + "a" * 30 + "!")
 
 
 # ---- the server under attack ------------------------------------------------------------------
