@@ -95,14 +95,9 @@ def image_bytes(fmt: str, size: tuple[int, int] = (600, 800), **save: object) ->
 @pytest.fixture(scope="session")
 def postgres_server() -> Iterator[str]:
     """A real PostgreSQL server for this test session (CI must have one: no skip there)."""
-    import os
-
     from docintel.testing import postgres
 
-    if not postgres.available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing on CI")
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    postgres.require()
     with postgres.temporary_postgres() as url:
         yield url
 

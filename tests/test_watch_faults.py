@@ -44,10 +44,7 @@ def out(tmp_path: Path) -> Path:
 @pytest.fixture
 def pg() -> Iterator[postgres.Server]:
     """A PostgreSQL server of this test's own, to stop and start."""
-    if not postgres.available():
-        if os.environ.get("CI"):
-            pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing on CI")
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+    postgres.require()
     with postgres.temporary_server() as server:
         yield server
 

@@ -32,6 +32,17 @@ def available() -> bool:
     return binary("initdb") is not None and binary("pg_ctl") is not None
 
 
+def require() -> None:
+    """In a test: fail on CI when the server binaries are missing (CI must have them), skip
+    elsewhere."""
+    import pytest
+
+    if not available():
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries (initdb, pg_ctl) are missing on CI")
+        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed")
+
+
 class Server:
     """A private PostgreSQL server in a temp dir; ``stop()`` and ``start()`` it to test outages."""
 
