@@ -37,7 +37,6 @@ from .context import (
     FAMILIES,
     Page,
     _concept_flags,
-    _spread,
     phrase_tokens,
 )
 from .schema import _Spec
@@ -113,6 +112,25 @@ def role_of(spec: _Spec, parent: str | None) -> str | None:
 
 def amount_candidates(page: Page, spec: _Spec) -> list[Cand]:
     fams = FAMILIES["amount"]
+    flags = _concept_flags(spec, fams)
+    out = []
+    for v, w, ln, a, base in _amount_base(page):
+        if spec.kind == "int" and abs(v - round(v)) > 1e-9:
+            continue
+        feats = page.label_feats(ln, a, a + 1, fams, spec.path)
+        feats.update(base)
+        feats.update(flags)
+        value: Any = round(v) if spec.kind == "int" else v
+        out.append(Cand(spec.path, "amount", value, [w], ln, feats))
+    _relative(out)
+    return out
+
+
+def _amount_base(page: Page) -> list[tuple[float, _W, _Line, int, dict[str, float]]]:
+    """Every amount of the page with the features no field changes (once per document)."""
+    got = page.memo.get("amount")
+    if got is not None:
+        return got
     values = sorted({abs(round(v, 2)) for v, _, _ in page.amounts}, reverse=True)
     rank = {v: i for i, v in enumerate(values)}
     biggest = values[0] if values else 1.0
@@ -127,13 +145,8 @@ def amount_candidates(page: Page, spec: _Spec) -> list[Cand]:
     for v, w, ln in page.amounts:
         by_line.setdefault(id(ln), []).append((v, w))
     for v, w, ln in page.amounts:
-        if spec.kind == "int" and abs(v - round(v)) > 1e-9:
-            continue
         a = page.index_of[id(w)]
-        f = page.context(ln, a, a + 1, "")
-        feats = _spread(f, fams, spec.path)
-        feats.update(page.position(ln, [w]))
-        feats.update(_concept_flags(spec, fams))
+        feats = page.position(ln, [w])
         row = by_line[id(ln)]
         text = w.text
         neighbours = " ".join(x.text for x in ln.words[max(0, a - 1) : a + 2])
@@ -166,9 +179,8 @@ def amount_candidates(page: Page, spec: _Spec) -> list[Cand]:
                 "in_sum": float(key in parts),
             }
         )
-        value: Any = round(v) if spec.kind == "int" else v
-        out.append(Cand(spec.path, "amount", value, [w], ln, feats))
-    _relative(out)
+        out.append((v, w, ln, a, feats))
+    page.memo["amount"] = out
     return out
 
 
@@ -202,19 +214,33 @@ def _log(v: float) -> float:
 
 def date_candidates(page: Page, spec: _Spec) -> list[Cand]:
     fams = FAMILIES["date"]
+    flags = _concept_flags(spec, fams)
+    out = []
+    for d, words, ln, a, base in _date_base(page):
+        feats = page.label_feats(ln, a, a + len(words), fams, spec.path)
+        feats.update(base)
+        feats.update(flags)
+        out.append(Cand(spec.path, "date", d.isoformat(), list(words), ln, feats))
+    _relative(out)
+    return out
+
+
+def _date_base(page: Page) -> list[tuple[Any, list[_W], _Line, int, dict[str, float]]]:
+    """Every date of the page with the features no field changes (once per document)."""
+    got = page.memo.get("date")
+    if got is not None:
+        return got
     out = []
     ordered = sorted({d for d, _, _ in page.dates})
+    years = [x.year for x, _, _ in page.dates]
+    mid = median(years) if years else 0
     for i, (d, words, ln) in enumerate(page.dates):
         a = page.index_of[id(words[0])]
         b = a + len(words)
-        f = page.context(ln, a, b, "")
-        feats = _spread(f, fams, spec.path)
-        feats.update(page.position(ln, words))
-        feats.update(_concept_flags(spec, fams))
+        feats = page.position(ln, words)
         text = " ".join(w.text for w in words)
         after = " ".join(w.text for w in ln.words[b : b + 2])
         before = " ".join(w.text for w in ln.words[max(0, a - 1) : a])
-        years = [x.year for x, _, _ in page.dates]
         feats.update(
             {
                 "order": min(i, 20),
@@ -231,13 +257,13 @@ def date_candidates(page: Page, spec: _Spec) -> list[Cand]:
                 ),
                 "time_next": float(bool(_TIME.search(after)) or bool(_TIME.search(text))),
                 "time_before": float(bool(_TIME.search(before))),
-                "year_dev": min(abs(d.year - median(years)), 10) if years else 0.0,
+                "year_dev": min(abs(d.year - mid), 10) if years else 0.0,
                 "n_words": len(words),
                 "glued_label": float(bool(re.match(r"^[^\d]+[:.]", words[0].text))),
             }
         )
-        out.append(Cand(spec.path, "date", d.isoformat(), list(words), ln, feats))
-    _relative(out)
+        out.append((d, words, ln, a, feats))
+    page.memo["date"] = out
     return out
 
 
@@ -246,6 +272,26 @@ _ID_TRIM = re.compile(r"^[\s:#;,.\-–—|(]+|[\s:;,.|)]+$")
 
 def id_candidates(page: Page, spec: _Spec) -> list[Cand]:
     fams = FAMILIES["id"]
+    flags = _concept_flags(spec, fams)
+    out = []
+    for raw, w, ln, a, base in _id_base(page):
+        if len(raw) > (spec.max_length or 40):
+            continue
+        if spec.pattern is not None and not spec.pattern.search(raw):
+            continue
+        feats = page.label_feats(ln, a, a + 1, fams, spec.path)
+        feats.update(base)
+        feats.update(flags)
+        out.append(Cand(spec.path, "id", raw, [w], ln, feats))
+    _relative(out)
+    return out
+
+
+def _id_base(page: Page) -> list[tuple[str, _W, _Line, int, dict[str, float]]]:
+    """Every identifier-like word of the page with the features no field changes."""
+    got = page.memo.get("id")
+    if got is not None:
+        return got
     out = []
     seen_counts = Counter(
         _ID_TRIM.sub("", w.text) for ln in page.doc.lines for w in ln.words if w.text
@@ -253,18 +299,13 @@ def id_candidates(page: Page, spec: _Spec) -> list[Cand]:
     for ln in page.doc.lines:
         for a, w in enumerate(ln.words):
             raw = _ID_TRIM.sub("", w.text)
-            if not raw or not re.search(r"\d", raw) or len(raw) > (spec.max_length or 40):
+            if not raw or not re.search(r"\d", raw):
                 continue
             if _PERCENT.match(raw) or (_TIME.fullmatch(raw)):
                 continue
             if parse_dates(raw, whole=True) and re.search(r"\d[./-]\d{1,2}[./-]\d", raw):
                 continue
-            if spec.pattern is not None and not spec.pattern.search(raw):
-                continue
-            f = page.context(ln, a, a + 1, "")
-            feats = _spread(f, fams, spec.path)
-            feats.update(page.position(ln, [w]))
-            feats.update(_concept_flags(spec, fams))
+            feats = page.position(ln, [w])
             left = " ".join(x.text for x in ln.words[max(0, a - 3) : a])
             digits = sum(c.isdigit() for c in raw)
             letters = sum(c.isalpha() for c in raw)
@@ -285,8 +326,8 @@ def id_candidates(page: Page, spec: _Spec) -> list[Cand]:
                     "upper": float(raw.upper() == raw and letters > 0),
                 }
             )
-            out.append(Cand(spec.path, "id", raw, [w], ln, feats))
-    _relative(out)
+            out.append((raw, w, ln, a, feats))
+    page.memo["id"] = out
     return out
 
 
@@ -323,6 +364,22 @@ def name_candidates(page: Page, spec: _Spec, role: str | None) -> list[Cand]:
     """Phrases that could name a party: every phrase on the first page's upper part and every
     phrase on the lines under a party label."""
     fams = FAMILIES["name"]
+    roles = {"role_vendor": float(role == "vendor"), "role_customer": float(role == "customer")}
+    out = []
+    for text, words, ln, a, n, base in _name_base(page):
+        feats = page.label_feats(ln, a, a + n, fams, spec.path)
+        feats.update(base)
+        feats.update(roles)
+        out.append(Cand(spec.path, "name", text, words, ln, feats))
+    _relative(out)
+    return out
+
+
+def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[str, float]]]:
+    """Every phrase that could name a party, with the features no field changes."""
+    got = page.memo.get("name")
+    if got is not None:
+        return got
     first = page.doc.pages[0]
     height = page.doc.heights.get(first, 1.0) or 1.0
     out = []
@@ -353,17 +410,13 @@ def name_candidates(page: Page, spec: _Spec, role: str | None) -> list[Cand]:
             if all(set(w.toks) <= _TITLES for w in words if w.toks):
                 continue
             a = page.index_of[id(words[0])]
-            f = page.context(ln, a, a + len(words), "")
-            feats = _spread(f, fams, spec.path)
-            feats.update(page.position(ln, words))
+            feats = page.position(ln, words)
             toks = [t for w in words for t in w.toks]
             digits = sum(c.isdigit() for c in text)
             below = _block_below(page, ln, words, 4)
             block_label = _block_label(page, ln, words)
             feats.update(
                 {
-                    "role_vendor": float(role == "vendor"),
-                    "role_customer": float(role == "customer"),
                     "legal": float(legal_form(words)),
                     "business": float(bool(set(toks) & _BUSINESS)),
                     "n_words": len(words),
@@ -396,7 +449,7 @@ def name_candidates(page: Page, spec: _Spec, role: str | None) -> list[Cand]:
                     "comma": float("," in text),
                 }
             )
-            out.append(Cand(spec.path, "name", text, words, ln, feats))
+            out.append((text, words, ln, a, len(words), feats))
             # a name printed over two lines ("PASARAYA BORONG PINTAR" / "SDN BHD")
             if below and len(below[0]) <= 4 and not any(c.isdigit() for c in _text(below[0])):
                 more = _trim_phrase(below[0])
@@ -411,8 +464,8 @@ def name_candidates(page: Page, spec: _Spec, role: str | None) -> list[Cand]:
                         below_lines=max(len(below) - 1, 0),
                         regno_next=float(len(below) > 1 and _regno(below[1])),
                     )
-                    out.append(Cand(spec.path, "name", both, [*words, *more], ln, f2))
-    _relative(out)
+                    out.append((both, [*words, *more], ln, a, len(words), f2))
+    page.memo["name"] = out
     return out
 
 

@@ -139,6 +139,8 @@ class Page:
         self._scores: dict[tuple[str, ...], dict[str, float]] = {}
         self._contexts: dict[tuple[int, int, int], dict[str, float]] = {}
         self._positions: dict[tuple[int, int, int], dict[str, float]] = {}
+        self._labels: dict[tuple[int, int, int, tuple[str, ...]], Any] = {}
+        self.memo: dict[str, Any] = {}  # field-independent candidates, per group
         self.line_toks = [tuple(t for w in ln.words for t in w.toks) for ln in doc.lines]
         self.rank = {id(ln): k for lines in self.by_page.values() for k, ln in enumerate(lines)}
         self.amounts = self._all_amounts()
@@ -247,6 +249,34 @@ class Page:
         ft = phrase_tokens([w for w in first if not any(c.isdigit() for c in w.text)])
         f["_row"] = self.scores(ft) if ft and first and first[0] is not words[0] else {}  # type: ignore[assignment]
         return f
+
+    def label_feats(
+        self, line: _Line, a: int, b: int, fams: tuple[str, ...], own: str
+    ) -> dict[str, float]:
+        """``_spread(self.context(line, a, b, ""), fams, own)``, with the part that does not
+        depend on the field computed once per phrase and family."""
+        key = (id(line), a, b, fams)
+        got = self._labels.get(key)
+        if got is None:
+            f = self.context(line, a, b, "")
+            base: dict[str, float] = {}
+            where: list[tuple[str, dict[str, float], float]] = []
+            for w in ("_left", "_above", "_row"):
+                scores: dict[str, float] = f.pop(w)
+                name = w[1:]
+                for fam in fams:
+                    base[f"{name}_{fam}"] = scores.get(f"c:{fam}", 0.0)
+                best = max((v for k, v in scores.items() if k.startswith("c:")), default=0.0)
+                where.append((name, scores, best))
+            base.update({k: float(v) for k, v in f.items()})
+            got = self._labels[key] = (base, where)
+        base, where = got
+        out = dict(base)
+        for name, scores, best in where:
+            mine = scores.get(f"f:{own}", 0.0)
+            out[f"{name}_own"] = mine
+            out[f"{name}_other"] = best if best > mine else 0.0
+        return out
 
     # ---- values of the page ---------------------------------------------------------------
     def _all_amounts(self) -> list[tuple[float, _W, _Line]]:
