@@ -40,7 +40,7 @@ from .context import (
     phrase_tokens,
 )
 from .schema import _Spec
-from .vocab import _BUSINESS, _CONCEPTS, _LEGAL, _TITLES
+from .vocab import _BUSINESS, _CONCEPTS, _LEGAL, _REGISTRATION, _TITLES
 from .words import _CONTACT, _W, _Line, _overlap, _text
 
 GROUPS = ("date", "amount", "id", "name", "address")
@@ -140,6 +140,11 @@ def _amount_base(page: Page) -> list[tuple[float, _W, _Line, int, dict[str, floa
         round(t - o, 2) for t in values[:8] for o in values if o < t and abs(t - 2 * o) > 0.005
     }
     signs = _signs()
+    # amounts printed with cents: money, where bare integers may be account or phone numbers
+    cents = sorted(
+        {abs(round(v, 2)) for v, w, _ in page.amounts if _CENTS.search(w.text)}, reverse=True
+    )
+    cents_rank = {v: i for i, v in enumerate(cents)}
     out = []
     by_line: dict[int, list[tuple[float, _W]]] = {}
     for v, w, ln in page.amounts:
@@ -177,6 +182,8 @@ def _amount_base(page: Page) -> list[tuple[float, _W, _Line, int, dict[str, floa
                 "repeats": min(page.amount_counts[round(v, 2)], 6),
                 "is_sum": float(key in sums),
                 "in_sum": float(key in parts),
+                "cents_rank": cents_rank.get(key, 99) if _CENTS.search(text) else 99,
+                "cents_rel": key / cents[0] if cents and cents[0] else 0.0,
             }
         )
         out.append((v, w, ln, a, feats))
@@ -184,6 +191,7 @@ def _amount_base(page: Page) -> list[tuple[float, _W, _Line, int, dict[str, floa
     return out
 
 
+_CENTS = re.compile(r"\d[.,]\d{2}\D{0,4}$")
 _SIGN_CACHE: list[tuple[str, ...]] = []
 
 
@@ -338,12 +346,18 @@ _FUNCTION_WORDS = {
     "los", "y", "il", "di", "e", "het", "een", "en", "och", "att", "sila", "terima", "kasih",
 }  # fmt: skip
 _REG_TAIL = re.compile(r"\s*\(\s*\d[\w./-]*\s*\)\s*$")
+_REG_GROUP = re.compile(r"\(\s*(?:[A-Za-z.]+\s*){0,3}[:.]?\s*\d[\w\s./-]*\)?")
 
 
 def _trim_phrase(words: list[_W]) -> list[_W]:
     ws = [w for w in words if w.text not in ("-", "|", "*", "•")]
     while len(ws) > 1 and _REG_TAIL.fullmatch(ws[-1].text):
         ws = ws[:-1]  # "99 SPEED MART S/B (519537-X)": the registration number is not the name
+    for i in range(len(ws) - 1, 0, -1):  # the same in several words: "SDN BHD (139386 X)"
+        if ws[i].text.startswith("("):
+            if _REG_GROUP.fullmatch(" ".join(w.text for w in ws[i:])):
+                ws = ws[:i]
+            break
     while len(ws) > 1 and ws[0].text.endswith(":"):
         ws = ws[1:]
     while ws and ws[-1].toks and set(ws[-1].toks) <= _TITLES and len(ws) > 1:
@@ -384,9 +398,13 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
     height = page.doc.heights.get(first, 1.0) or 1.0
     out = []
     lines = page.by_page.get(first, [])
+    footers = _footer_toks(page)
     for k, ln in enumerate(lines):
-        if ln.y0 > 0.6 * height and k > 12:
-            break
+        # the upper part of the first page, and its footer (a legal name over the company's
+        # registration details, or in a footer column with its address and bank)
+        footer = ln.y0 > FOOTER * height
+        if ln.y0 > 0.6 * height and k > 12 and not footer:
+            continue
         phrases = list(ln.segments)
         if 1 < len(ln.segments) <= 3 and not any(c.isdigit() for w in ln.words for c in w.text):
             phrases.append((0, len(ln.words)))  # a name spread wide ("T H R E E   S T O O G E S")
@@ -415,6 +433,8 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
             digits = sum(c.isdigit() for c in text)
             below = _block_below(page, ln, words, 4)
             block_label = _block_label(page, ln, words)
+            after = _lines_after(page, ln, 2)
+            others = [ln.words[x:y] for x, y in ln.segments if ln.words[x:y][0] is not words[0]]
             feats.update(
                 {
                     "legal": float(legal_form(words)),
@@ -447,6 +467,13 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
                     "whole_line": float(sb - sa == len(ln.words)),
                     "function_words": sum(t in _FUNCTION_WORDS for t in toks),
                     "comma": float("," in text),
+                    "footer": float(footer),
+                    "in_footer": float(not footer and _within(toks, footers)),
+                    "line_postcode": float(any(_POSTCODE.search(_text(x)) for x in others)),
+                    "after_registration": float(
+                        any(set(runs(_text(x.words))) & _REGISTRATION for x in after)
+                    ),
+                    "after_legal": float(any(_holds_legal(x.words) for x in after)),
                 }
             )
             out.append((text, words, ln, a, len(words), feats))
@@ -466,6 +493,46 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
                     )
                     out.append((both, [*words, *more], ln, a, len(words), f2))
     page.memo["name"] = out
+    return out
+
+
+FOOTER = 0.78  # a footer: lines below this share of the page's height
+
+
+def _footer_toks(page: Page) -> list[tuple[str, ...]]:
+    """The tokens of every footer line of every page."""
+    got = page.memo.get("footer_toks")
+    if got is None:
+        got = page.memo["footer_toks"] = [
+            page.line_toks[i]
+            for i, ln in enumerate(page.doc.lines)
+            if ln.y0 > FOOTER * (page.doc.heights.get(ln.page, 1.0) or 1.0)
+        ]
+    return got
+
+
+def _within(toks: list[str], lines: list[tuple[str, ...]]) -> bool:
+    key = tuple(toks)
+    n = len(key)
+    return n > 0 and any(lt[i : i + n] == key for lt in lines for i in range(len(lt) - n + 1))
+
+
+def _holds_legal(words: list[_W]) -> bool:
+    """A legal form among the first words of a line ("SARL au capital de ...")."""
+    return any(legal_form(words[:n]) for n in range(1, min(len(words), 6) + 1))
+
+
+def _lines_after(page: Page, line: _Line, limit: int) -> list[_Line]:
+    """The next lines under ``line`` (whole lines), while no wide gap separates them."""
+    lines = page.by_page[line.page]
+    k = page.rank[id(line)]
+    out: list[_Line] = []
+    prev = line
+    for nxt in lines[k + 1 : k + 1 + limit]:
+        if nxt.y0 - prev.y1 > 2.0 * max(prev.h, nxt.h):
+            break
+        out.append(nxt)
+        prev = nxt
     return out
 
 
@@ -502,14 +569,15 @@ def _block_below(page: Page, line: _Line, words: list[_W], limit: int) -> list[l
     for nxt in lines[k + 1 :]:
         if len(out) >= limit or nxt.y0 - prev.y1 > 1.6 * max(prev.h, nxt.h):
             break
-        found = None
+        found: list[_W] = []  # every phrase of the line under the block's span
         for sa, sb in nxt.segments:
             seg = nxt.words[sa:sb]
             width = min(seg[-1].x1 - seg[0].x0, x1 - x0)
             if _overlap(seg[0].x0, seg[-1].x1, x0, x1) > 0.3 * max(width, 1.0):
-                found = seg
+                found += seg
+            elif found:
                 break
-        if found is None:
+        if not found:
             break
         out.append(found)
         prev = nxt
@@ -566,11 +634,11 @@ def address_candidates(
         block = _block_below(page, line, words, 9)
         if not block:
             continue
-        for s in range(0, min(3, len(block))):
+        for s in range(0, min(4, len(block))):
             for n in range(1, min(6, len(block) - s) + 1):
                 lines = block[s : s + n]
-                if any(_CONTACT.search(_text(x)) for x in lines):
-                    break
+                if any(_CONTACT.search(_text(x)) or _PHONE_LINE.fullmatch(_text(x)) for x in lines):
+                    break  # contacts end an address (a phone number alone on its line too)
                 out.append(_address(page, spec, anchor_rank, line, block, s, n, joiner))
     _relative(out)
     return out
@@ -588,6 +656,7 @@ def _address(
 ) -> Cand:
     lines = block[s : s + n]
     texts = [_text(x).strip() for x in lines]
+    texts[-1] = _PHONE_TAIL.sub("", texts[-1]) or texts[-1]  # "... 47400 PJ 03-7728 1234"
     value = _join(texts, joiner)
     nxt = block[s + n] if s + n < len(block) else None
     skipped = block[:s]
@@ -613,6 +682,7 @@ def _address(
         "skipped_regno": float(bool(skipped) and all(_regno(x) for x in skipped)),
         "skipped_legal": float(any(legal_form(x) for x in skipped)),
         "skipped_n": len(skipped),
+        "skipped_date": float(any(_dated(_text(x)) for x in skipped)),
         "contains_legal": float(any(legal_form(x) for x in lines)),
         "contains_colon": float(any(w.text.endswith(":") for x in lines for w in x)),
         "first_regno": float(_regno(lines[0])),
@@ -627,6 +697,17 @@ def _address(
     }
     ws = [w for x in lines for w in x]
     return Cand(spec.path, "address", value, ws, first_line, feats, lines=[])
+
+
+# A phone number: optional "+", digits in groups with a dash or a leading 0 or "+"
+_PHONE = r"(?:\+\d[\d\s()-]{6,}\d|0\d{1,3}-?\s?\d[\d\s-]{4,}\d|\d{2,4}-\d{3,4}\s?\d{3,4})"
+_PHONE_LINE = re.compile(rf"\s*{_PHONE}(?:\s*[/,]\s*\d[\d\s-]*)?\.?\s*")
+_PHONE_TAIL = re.compile(rf"\s+{_PHONE}\.?\s*$")
+
+
+def _dated(text: str) -> bool:
+    """A line holding a date or a time (printed between a receipt's name and its address)."""
+    return bool(_TIME.search(text) or parse_dates(text))
 
 
 def _join(texts: list[str], joiner: str) -> str:

@@ -9,7 +9,7 @@ from datetime import date
 from statistics import median
 from typing import Any
 
-from ...text import COMMON_CURRENCIES, parse_dates
+from ...text import COMMON_CURRENCIES, currency_codes, parse_dates
 from .parse import _amount, _pick_date
 from .schema import _Spec
 from .vocab import _VOCAB
@@ -44,6 +44,14 @@ _REGNO = re.compile(
 )
 _BRACKETS = re.compile(r"[(\[{][^)\]}]*[)\]}]")
 _CURRENCY_TOKENS = {c.lower() for c in COMMON_CURRENCIES} | {"rm", "rs", "eur", "usd"}
+
+
+def _between(text: str) -> bool:
+    """A currency ("RM", "$", "EUR") or bare punctuation, printed between a label and its value."""
+    t = text.strip()
+    if not t or all(c in ",.:;|*-=" for c in t):
+        return bool(t)
+    return len(t) <= 3 and bool(currency_codes(t.strip(".:"))) and not t[:1].isdigit()
 
 
 def _label_index() -> dict[tuple[str, ...], dict[str, int]]:
@@ -187,6 +195,9 @@ class Page:
         h = line.words[a].h
         while i >= 0 and len(out) < 8:
             w = line.words[i]
+            if not out and _between(w.text):
+                i -= 1  # a currency or punctuation between label and value ("TOTAL  RM  9.90")
+                continue
             if out and out[0].x0 - w.x1 > 2.5 * h:
                 break  # a gutter: the words beyond belong to another column
             if w.h > 2.2 * h:

@@ -75,7 +75,7 @@ def fill(
     """
     chosen = get_scorer(scorer)
     filled = _work(schema, pages, region, chosen, False).run(banned)
-    if region is None and _issuer_missing(filled):
+    if region is None and _issuer_missing(filled) and not _issuer_filled(filled):
         # the issuer may be printed only in a logo image: read the logos, fill again
         again = _work(schema, pages, None, chosen, True).run(banned)
         if not _issuer_missing(again):
@@ -102,6 +102,19 @@ def _work(
             cache.clear()
         got = cache[key] = (region, scorer, _Work(schema, _prepare(pages, region, logos), scorer))
     return got[2]
+
+
+def _issuer_filled(filled: Filled) -> bool:
+    """The value names its issuer all the same (read from the party blocks): the text layer
+    has it, and no logo needs reading (OCR is the slow step of a born-digital page)."""
+    for key in ("vendor", "merchant", "issuer", "seller", "supplier"):
+        value = filled.get(key)
+        if isinstance(value, dict):
+            value = value.get("name")
+        if isinstance(value, str) and value.strip():
+            # a name (an address line taken for one holds digits: read the logos then)
+            return not any(c.isdigit() for c in value)
+    return False
 
 
 def _issuer_missing(filled: Filled) -> bool:
