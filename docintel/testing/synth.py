@@ -426,6 +426,7 @@ def _id(rng: random.Random) -> str:
     shapes = [
         lambda: f"INV-{rng.randint(2019, 2026)}-{rng.randint(1, 99999):05d}",
         lambda: str(rng.randint(10000, 99999999)),
+        lambda: str(rng.randint(100, 9999)),  # short numbers too
         lambda: f"{rng.choice('ABCDEFGHKMRS')}{rng.randint(100, 999999)}",
         lambda: f"{rng.randint(1, 999)}/{rng.randint(2019, 2026)}",
         lambda: (
