@@ -761,3 +761,17 @@ def test_a_label_glued_to_its_amount() -> None:
     body = ["RECEIPT", "05/03/2018 10:11", "BREAD\t21.85", "Grand TotalRM21.85", "CASH\t50.00"]
     pdf = _receipt(body, RECEIPT_HEAD)
     assert fill(Receipt, docintel.load(pdf).pages)["total"] == pytest.approx(21.85)
+
+
+def test_a_retry_reuses_the_scored_candidates_and_logos_are_read_only_when_needed() -> None:
+    # speed without timing asserts: the second fill (a retry with a value banned) chooses
+    # again among the candidates the first one scored; a vendor named in the text layer means
+    # no logo is read by OCR
+    pages = docintel.load(_pdf([*HEAD, *BODY])).pages
+    first = fill(Invoice, pages)
+    work = dict(pages[0].__dict__["_cpu_work"])
+    again = fill(Invoice, pages, banned=[("invoice_number", first["invoice_number"])])
+    assert pages[0].__dict__["_cpu_work"] == work  # nothing computed afresh
+    assert again["invoice_number"] != first["invoice_number"]
+    assert first["vendor"]["name"] == "Lindqvist Verktyg AB"
+    assert "_logo_words" not in pages[0].__dict__
