@@ -609,3 +609,169 @@ def test_an_upright_page_turned_upside_down_is_read_upright() -> None:
     words = page.ocr_words
     assert page.correction.rotation == 0
     assert "RESTORAN" in " ".join(w.text for w in words)
+
+
+# ---- issuers outside the header, money beside bank numbers (second round) -------------------
+
+BODY: list[Line] = [
+    (360, 170, "Invoice No.", 9),
+    (460, 170, "20240517", 9),
+    (360, 182, "Invoice date", 9),
+    (460, 182, "17.05.2024", 9),
+    *ITEMS,
+    (360, 384, "Net amount", 9),
+    (500, 384, "100.00", 9),
+    (360, 396, "VAT 20%", 9),
+    (500, 396, "20.00", 9),
+    (360, 408, "Total EUR", 9),
+    (500, 408, "120.00", 9),
+]
+
+
+def test_the_legal_name_only_in_the_footer_over_its_registration_details() -> None:
+    # no name at the top (a logo there, or a tagline): the company's footer names it
+    lines = [
+        (40, 60, "Legal notices and formalities online", 14),
+        (40, 120, "Ostbor Haldan", 10),
+        (40, 132, "14 rue des Lilas", 9),
+        (40, 144, "69100 Villeurbanne", 9),
+        *BODY,
+        (270, 790, "VEXORAN", 7),
+        (150, 799, "Siège social : 16 rue Mollien - 92100 Boulogne - Tél : 01 71 17 61 67", 7),
+        (150, 808, "SARL au capital de 10 000 € - RCS Paris B 530 848 134 - TVA FR63530848134", 7),
+    ]
+    assert _fill(Invoice, lines)["vendor"]["name"] == "VEXORAN"
+
+
+def test_the_sender_line_above_the_window_address_names_the_vendor() -> None:
+    # a letter: the sender's return address in small print over the customer's address
+    lines = [
+        (40, 140, "Quorvex Hosting AG - Uferweg 40 - 63571 Gelnhausen", 6.5),
+        (40, 160, "Talmira Labs Ltd.", 10),
+        (40, 172, "93 Harbour Road", 10),
+        (40, 184, "Wan Chai, Hong Kong", 10),
+        *BODY,
+        (40, 770, "Quorvex Hosting AG", 7),
+        (40, 779, "Uferweg 40", 7),
+        (40, 788, "63571 Gelnhausen", 7),
+        (40, 797, "Tel. +49 6051 916 44 10", 7),
+        (230, 770, "Registergericht Hanau HRB 13302", 7),
+        (230, 779, "USt-IdNr. DE 232 446 240", 7),
+        (400, 770, "Bankverbindung", 7),
+        (400, 779, "Kto-Nr. 48567", 7),
+        (400, 788, "BLZ 507 500 94", 7),
+    ]
+    value = _fill(Invoice, lines)
+    assert value["vendor"]["name"] == "Quorvex Hosting AG"
+    assert value["total"] == pytest.approx(120.0)  # not an account number of the footer
+
+
+def test_a_short_currency_word_before_the_amounts_names_the_currency() -> None:
+    lines = [
+        (40, 60, "Sold By: Vardel Retail Services Pvt. Ltd.", 10),
+        (360, 150, "Invoice No.", 9),
+        (460, 150, "BLR-10098", 9),
+        (360, 162, "Invoice Date", 9),
+        (460, 162, "20-10-2015", 9),
+        (40, 300, "Price is inclusive of a discount of Rs 40.00", 8),
+        (360, 384, "Grand Total", 9),
+        (500, 384, "319.00", 9),
+    ]
+    assert _fill(Invoice, lines)["currency"] == "INR"
+
+
+def test_a_receipt_address_after_a_date_line_and_spread_phrases() -> None:
+    # the date and time printed between the name and the address; the address's last line
+    # spread in phrases; a "Telephone" line ends it
+    lines: list[Line] = [
+        (30, 30, "SENTOSA MAJU TRADING SDN BHD", 8),
+        (60, 41, "05 Mar 2018 18:24", 8),
+        (30, 52, "LOT 2685 JLN GENTING KLANG", 8),
+        (30, 63, "53300", 8),
+        (90, 63, "KL", 8),
+        (140, 63, "SITE 1066", 8),
+        (30, 74, "Telephone 03-40212008", 8),
+        (30, 100, "Invoice number 60000053668", 8),
+        (12, 120, "TOTAL", 8),
+        (180, 120, "86.00", 8),
+        (12, 131, "CASH", 8),
+        (180, 131, "100.00", 8),
+    ]
+    value = fill(Receipt, docintel.load(_pdf(lines, size=(226, 200), font="cour")).pages)
+    assert value["merchant"] == "SENTOSA MAJU TRADING SDN BHD"
+    assert value["address"] == "LOT 2685 JLN GENTING KLANG 53300 KL SITE 1066"
+
+
+def test_a_currency_column_between_the_label_and_the_amount() -> None:
+    # "TOTAL        RM      9.90": the label is read across the currency printed apart
+    lines: list[Line] = [
+        (30, 30, "KEDAI MAJU JAYA SDN BHD", 8),
+        (30, 41, "NO. 12, JALAN MERANTI 3", 8),
+        (30, 52, "40400 SHAH ALAM", 8),
+        (30, 80, "05/03/2018 10:11", 8),
+        (12, 100, "MILK 1L", 8),
+        (180, 100, "6.50", 8),
+        (12, 111, "BREAD", 8),
+        (180, 111, "3.40", 8),
+        (12, 130, "TOTAL", 8),
+        (120, 130, "RM", 8),
+        (180, 130, "9.90", 8),
+        (12, 141, "CASH", 8),
+        (120, 141, "RM", 8),
+        (180, 141, "20.00", 8),
+        (12, 152, "CHANGE", 8),
+        (120, 152, "RM", 8),
+        (180, 152, "10.10", 8),
+    ]
+    value = fill(Receipt, docintel.load(_pdf(lines, size=(226, 200), font="cour")).pages)
+    assert value["total"] == pytest.approx(9.9)
+
+
+def test_a_registration_number_on_the_names_line() -> None:
+    header = ["KEDAI RUNCIT MAJU JAYA SDN BHD (123456 X)", *RECEIPT_HEAD[2:]]
+    pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
+    assert fill(Receipt, docintel.load(pdf).pages)["merchant"] == RECEIPT_HEAD[0]
+
+
+@pytest.mark.xfail(
+    reason="known gap: the shipped scorer often prefers the second line alone when it carries "
+    "the legal form ('JAYA SDN BHD'); synth prints such names, not yet enough",
+    strict=False,
+)
+def test_a_name_printed_over_two_lines() -> None:
+    header = ["KEDAI RUNCIT MAJU", "JAYA SDN BHD", *RECEIPT_HEAD[1:]]
+    pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
+    assert fill(Receipt, docintel.load(pdf).pages)["merchant"] == RECEIPT_HEAD[0]
+
+
+@pytest.mark.parametrize("tail", [None, "+603-9130 2672"])
+def test_a_phone_number_ends_the_address(tail: str | None) -> None:
+    # a bare phone number (no "Tel" label) on its own line, or at the end of the last line
+    last = "56100 CHERAS, KUALA LUMPUR" + (" 03-3279 1851" if tail is None else "")
+    header = ["HON MAJU HARDWARE TRADING", "NO 37, JALAN MANIS 7", last]
+    if tail:
+        header.append(tail)
+    pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
+    value = fill(Receipt, docintel.load(pdf).pages)
+    assert value["address"] == "NO 37, JALAN MANIS 7 56100 CHERAS, KUALA LUMPUR"
+
+
+def test_a_label_glued_to_its_amount() -> None:
+    # OCR drops the space: "Grand TotalRM21.85"
+    body = ["RECEIPT", "05/03/2018 10:11", "BREAD\t21.85", "Grand TotalRM21.85", "CASH\t50.00"]
+    pdf = _receipt(body, RECEIPT_HEAD)
+    assert fill(Receipt, docintel.load(pdf).pages)["total"] == pytest.approx(21.85)
+
+
+def test_a_retry_reuses_the_scored_candidates_and_logos_are_read_only_when_needed() -> None:
+    # speed without timing asserts: the second fill (a retry with a value banned) chooses
+    # again among the candidates the first one scored; a vendor named in the text layer means
+    # no logo is read by OCR
+    pages = docintel.load(_pdf([*HEAD, *BODY])).pages
+    first = fill(Invoice, pages)
+    work = dict(pages[0].__dict__["_cpu_work"])
+    again = fill(Invoice, pages, banned=[("invoice_number", first["invoice_number"])])
+    assert pages[0].__dict__["_cpu_work"] == work  # nothing computed afresh
+    assert again["invoice_number"] != first["invoice_number"]
+    assert first["vendor"]["name"] == "Lindqvist Verktyg AB"
+    assert "_logo_words" not in pages[0].__dict__

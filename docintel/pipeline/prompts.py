@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel
@@ -15,6 +16,7 @@ SYSTEM = (
 )
 
 
+@lru_cache(maxsize=256)  # built once per schema class (every attempt asks for it)
 def field_guide(schema: type[BaseModel]) -> str:
     """One line per field (nested fields indented): name, type, description, examples."""
     lines: list[str] = []

@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-INVOICE_LAYOUTS = ("side", "above", "columns", "inline", "footer")
+INVOICE_LAYOUTS = ("side", "above", "columns", "inline", "footer", "letter")
 RECEIPT_LAYOUTS = ("classic", "minimal", "summary", "brand")
 LANGUAGES = ("en", "de", "fr", "nl", "es", "it", "pt", "sv", "pl", "ms")
 
@@ -242,6 +242,7 @@ STREETS = {
     "pt": ["Rua {name}, {n}", "Avenida {name} {n}"], "sv": ["{name}gatan {n}", "{name}vägen {n}"],
     "pl": ["ul. {name} {n}", "al. {name} {n}"],
     "ms": ["NO. {n}, JALAN {name} {m}", "LOT {n}, JLN {name} {m}/{k}", "{n}, JALAN {name}",
+           "NO: {n}, JALAN {name} {m}", "{n}-{m}, JALAN {name} {k}/{m}",
            "NO {n}-{m}, JALAN {name} {k}"],
 }
 CITIES = {
@@ -267,6 +268,42 @@ ITEMS = ("Consulting hours|Widget A|Cable 2m|Service fee|Paper A4|Shipping|Licen
          "Chicken rice|Iced tea|Mineral water|Hosting plan|Domain renewal|Support|Travel|"
          "Cleaning|Screws M4|Paint 1L|Lamp").split("|")
 # fmt: on
+
+# A company's registration details and bank, as footers print them ({n}: a number, {city},
+# {cap}: a share capital, {form}: the legal form).
+REGISTRATION = {
+    "en": [
+        "Registered in England and Wales No. {n}",
+        "Company No. {n}",
+        "Registered office: {addr}",
+        "Directors: {person}",
+    ],
+    "de": [
+        "Registergericht {city} HRB {n}",
+        "Sitz der Gesellschaft: {city}",
+        "Geschäftsführer: {person}",
+        "Vorstand: {person}",
+        "Stammkapital {cap} EUR",
+    ],
+    "fr": [
+        "{form} au capital de {cap} € - RCS {city} B {n}",
+        "Siège social : {addr}",
+        "SIRET {n}00017",
+    ],
+    "nl": ["KvK {n}", "Statutair gevestigd te {city}"],
+    "es": ["Inscrita en el Registro Mercantil de {city}, hoja {n}", "CIF B{n}"],
+    "it": ["Capitale sociale € {cap} i.v.", "REA {city} {n}", "Sede legale: {addr}"],
+    "pt": ["Capital social {cap} €", "NIPC {n}", "Sede: {addr}"],
+    "sv": ["Org.nr {n}", "Säte: {city}", "Styrelsens säte: {city}"],
+    "pl": ["KRS {n}", "Kapitał zakładowy {cap} zł", "REGON {n}"],
+    "ms": ["(Co. Reg. No. {n}-X)", "Company No. {n}", "Registered office: {addr}"],
+}
+BANK = {"en": ["Bank details", "Bank"], "de": ["Bankverbindung", "Bank"], "fr": ["Banque"],
+        "nl": ["Bank"], "es": ["Banco"], "it": ["Banca"], "pt": ["Banco"], "sv": ["Bank"],
+        "pl": ["Bank"], "ms": ["Bank"]}  # fmt: skip
+ACCOUNT = {"en": ["Account No.", "Acct"], "de": ["Kto-Nr.", "Konto"], "fr": ["Compte"],
+           "nl": ["Rekening"], "es": ["Cuenta"], "it": ["Conto"], "pt": ["Conta"],
+           "sv": ["Bankgiro", "Konto"], "pl": ["Konto"], "ms": ["Account No."]}  # fmt: skip
 
 SYMBOL = {"USD": "$", "GBP": "£", "EUR": "€", "AUD": "A$", "CAD": "C$", "INR": "Rs.",
           "SGD": "S$", "CHF": "CHF", "MXN": "$", "BRL": "R$", "SEK": "kr", "PLN": "zł",
@@ -389,6 +426,7 @@ def _id(rng: random.Random) -> str:
     shapes = [
         lambda: f"INV-{rng.randint(2019, 2026)}-{rng.randint(1, 99999):05d}",
         lambda: str(rng.randint(10000, 99999999)),
+        lambda: str(rng.randint(100, 9999)),  # short numbers too
         lambda: f"{rng.choice('ABCDEFGHKMRS')}{rng.randint(100, 999999)}",
         lambda: f"{rng.randint(1, 999)}/{rng.randint(2019, 2026)}",
         lambda: (
@@ -512,6 +550,7 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
     font = rng.choice(["helv", "helv", "tiro", "cour"])
     c = _Canvas(*(rng.choice([(595, 842), (612, 792)])), font)
     W = c.width
+    R = W - rng.uniform(18, 70)  # the right margin: right-aligned values end here
     amt = lambda v: _amount_text(rng, v, style, cur, mode)  # noqa: E731
     dt = lambda d: _date_text(rng, d, dstyle, lang)  # noqa: E731
     number_label = _pick(rng, lang, "number")
@@ -521,16 +560,26 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
 
     # header: vendor (name + address), title
     y = 60.0
-    vendor_in_header = layout != "footer" or rng.random() < 0.3
-    if layout == "footer":
+    vendor_in_header = layout not in ("footer", "letter") or rng.random() < 0.3
+    legal_footer = layout in ("footer", "letter") or rng.random() < 0.3
+    if layout == "letter":
+        # a letter: a brand word or a tagline at the top (the name itself may be a logo), the
+        # sender's name only in a small return-address line above the customer's address
+        # and in the footer
+        if rng.random() < 0.6:
+            brand = vendor.split()[0]
+            c.text(40, y, brand.upper() if rng.random() < 0.5 else brand, big + 2, bold=True)
+        c.text(R, y, title, big * 0.9, bold=True, align="right")
+        y += 30
+    elif layout == "footer":
         # a brand word in big letters (as a logo would print it), the legal name in the footer
         brand = vendor.split()[0]
         c.text(40, y, brand.upper(), big + 4, bold=True)
-        c.text(W - 40, y, title, big, bold=True, align="right")
+        c.text(R, y, title, big, bold=True, align="right")
         y += 40
     elif rng.random() < 0.5:
         c.text(40, y, vendor, big, bold=True)
-        c.text(W - 40, y, title, big * 0.9, bold=True, align="right")
+        c.text(R, y, title, big * 0.9, bold=True, align="right")
         y += 16
         for line in vaddr:
             c.text(40, y, line, 9)
@@ -543,7 +592,7 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
         for line in vaddr:
             c.text(40, y, line, 9)
             y += 11
-    if vendor_in_header and layout != "footer" and rng.random() < 0.6:
+    if vendor_in_header and layout not in ("footer", "letter") and rng.random() < 0.6:
         c.text(
             40,
             y,
@@ -553,7 +602,8 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
         y += 10
         c.text(40, y, f"{_pick(rng, lang, 'taxid')}: {_taxid(rng, lang)}", 8)
         y += 10
-    y = max(y + 20, 170)
+    top = 170 + rng.choice([0.0, 0.0, rng.uniform(0, 120)])  # headers of many heights
+    y = max(y + 20, top)
 
     # meta fields
     meta = [(number_label, number), (_pick(rng, lang, "date"), dt(issue))]
@@ -569,22 +619,23 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
     meta.sort(key=lambda m: m[0] != number_label and rng.random() < 0.7)
     sep = rng.choice([":", "", ":"])
     cust_x = 40.0
-    if layout == "side":
+    if layout in ("side", "letter"):
         mx = W - rng.uniform(230, 260)
         for k, v in meta:
             c.text(mx, y, f"{k}{sep}", 9, bold=rng.random() < 0.3)
-            c.text(W - 40, y, v, 9, align="right")
+            c.text(R, y, v, 9, align="right")
             y += 13
         y += 10
     elif layout == "above":
         x = 40.0
         step = (W - 80) / max(len(meta), 1)
+        gap = rng.uniform(10, 20)  # how far under its label a value sits
         for k, v in meta:
-            c.text(x, y, k, 8, bold=True)
-            c.text(x, y + 12, v, 9)
+            c.text(x, y, k, rng.choice([8, 9, 10]), bold=rng.random() < 0.7)
+            c.text(x, y + gap, v, 9)
             x += step
-        c.rule(y + 16)
-        y += 36
+        c.rule(y + gap + 4)
+        y += 24 + gap
     elif layout == "columns":
         for k, v in meta:
             c.text(W / 2, y, f"{k}{sep}", 9)
@@ -602,11 +653,19 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
     # customer block
     billto = _pick(rng, lang, "billto")
     cust_top = y
-    if layout == "columns":
-        y = 170.0
+    if layout in ("columns", "letter"):
+        y = top
         cust_x = 40.0
-    c.text(cust_x, y, f"{billto}{':' if rng.random() < 0.6 else ''}", 9, bold=True)
-    y += 12
+    if layout == "letter":
+        sep = rng.choice([" · ", " - ", " | ", ", "])
+        c.text(cust_x, y, sep.join([vendor, *vaddr[:2]]), rng.uniform(6, 7.5))
+        y += 14
+        if rng.random() < 0.3:
+            c.text(cust_x, y, f"{billto}:", 9, bold=True)
+            y += 12
+    else:
+        c.text(cust_x, y, f"{billto}{':' if rng.random() < 0.6 else ''}", 9, bold=True)
+        y += 12
     c.text(cust_x, y, customer, 10)
     y += 11
     for line in caddr:
@@ -618,7 +677,7 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
     dated = rng.random() < 0.2  # a date column: its heading is not the issue date's label
     dx = 110 if dated else 40
     cols = [(_pick(rng, lang, "desc"), dx, "left"), (_pick(rng, lang, "qty"), W * 0.55, "right"),
-            (_pick(rng, lang, "price"), W * 0.72, "right"), (_pick(rng, lang, "amount"), W - 40, "right")]  # fmt: skip
+            (_pick(rng, lang, "price"), W * 0.72, "right"), (_pick(rng, lang, "amount"), R, "right")]  # fmt: skip
     if dated:
         cols.insert(0, (rng.choice(L[lang]["date"]).split()[-1].capitalize(), 40, "left"))
     for head, x, al in cols:
@@ -631,13 +690,13 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
         c.text(dx, y, desc, 9)
         c.text(W * 0.55, y, f"{q:g}", 9, align="right")
         c.text(W * 0.72, y, _money(rng, price, style), 9, align="right")
-        c.text(W - 40, y, _money(rng, a, style), 9, align="right")
+        c.text(R, y, _money(rng, a, style), 9, align="right")
         y += 13
     c.rule(y - 6)
     y += 10
 
     # totals
-    lx, vx = W - rng.uniform(220, 260), W - 40
+    lx, vx = W - rng.uniform(220, 260), R
     rows: list[tuple[str, str, bool]] = []
     if has_sub:
         rows.append((_pick(rng, lang, "subtotal"), amt(subtotal), False))
@@ -682,11 +741,14 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
         y += 12
     # footer
     fy = c.height - 50
-    if layout == "footer" or rng.random() < 0.4:
+    if legal_footer:
+        _legal_footer(c, rng, lang, vendor, vaddr, fy)
+    elif layout == "footer" or rng.random() < 0.4:
         c.rule(fy - 12)
         c.text(40, fy, f"{vendor} · {', '.join(vaddr[:2])}", 7)
         c.text(40, fy + 9, f"{_pick(rng, lang, 'taxid')}: {_taxid(rng, lang)}", 7)
-    c.text(W - 40, fy + 9, f"{_pick(rng, lang, 'page')} 1/1", 7, align="right")
+    c.text(R, fy + 9 if not legal_footer else c.height - 18, f"{_pick(rng, lang, 'page')} 1/1",
+           7, align="right")  # fmt: skip
 
     truth = {
         "vendor": {"name": truth_vendor, "address": ", ".join(vaddr)},
@@ -701,9 +763,58 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
         "total": total,
         "amount_due": total if has_due_amount else None,
     }
-    if layout == "footer" and not vendor_in_header:
+    if layout in ("footer", "letter") and not vendor_in_header:
         truth["vendor"]["address"] = None
     return Doc(c.bytes(), truth, "invoice", layout, lang, {"seed": seed})
+
+
+def _legal_footer(c: _Canvas, rng: random.Random, lang: str, vendor: str, vaddr: list[str],
+                  fy: float) -> None:  # fmt: skip
+    """The company's footer: its legal name over its registration details (one centred block),
+    or columns (name, address and contacts; registration; bank with account numbers)."""
+    W = c.width
+    size = rng.uniform(6.5, 7.5)
+    step = size + 2
+    city = vaddr[-1].split(" ", 1)[-1] if len(vaddr[-1].split()) > 1 else vaddr[-1]
+    fill = {
+        "n": str(rng.randint(100000, 99999999)), "city": city, "addr": ", ".join(vaddr[:2]),
+        "cap": f"{rng.choice([1, 5, 10, 25, 50, 100]) * 1000:,}".replace(",", " "),
+        "form": vendor.split()[-1], "person": _person(rng),
+    }  # fmt: skip
+    regs = [
+        r.format(**fill) for r in rng.sample(REGISTRATION[lang], min(2, len(REGISTRATION[lang])))
+    ]
+    phone = f"{_pick(rng, lang, 'tel')}: +{rng.randint(10, 99)} {rng.randint(1000, 9999)} {rng.randint(100, 999)} {rng.randint(10, 99)}"
+    bank = [
+        rng.choice(BANK[lang]),
+        f"{rng.choice(ACCOUNT[lang])} {rng.randint(10000, 99999999)}",
+        f"IBAN {_taxid(rng, lang)[:2]}{rng.randint(10, 99)} {rng.randint(1000, 9999)} "
+        f"{rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
+    ]
+    if rng.random() < 0.5:
+        bank.insert(2, f"BLZ {rng.randint(100, 999)} {rng.randint(100, 999)} {rng.randint(10, 99)}")
+    top = fy - 4 * step
+    c.rule(top - step)
+    if rng.random() < 0.45:  # one centred block: the name, then where and how it is registered
+        lines = [
+            vendor,
+            f"{regs[0]} - {phone}",
+            " - ".join([*regs[1:], f"{_pick(rng, lang, 'taxid')} {_taxid(rng, lang)}"]),
+        ]
+        for i, text in enumerate(lines):
+            c.text(W / 2, top + i * step, text, size, bold=i == 0 and rng.random() < 0.5,
+                   align="center")  # fmt: skip
+        return
+    import textwrap
+
+    regs = [p for r in regs for part in r.split(" - ") for p in textwrap.wrap(part, 38)]
+    taxid = f"{_pick(rng, lang, 'taxid')} {_taxid(rng, lang)}"
+    cols = [[vendor, *vaddr[:2], phone], [*regs, taxid], bank]
+    if rng.random() < 0.3:
+        cols = [cols[1], cols[0], cols[2]]
+    for k, col in enumerate(cols):
+        for i, text in enumerate(col[:5]):
+            c.text(40 + k * (W - 80) / 3, top + i * step, text, size)
 
 
 # ---- receipts ---------------------------------------------------------------------------------
@@ -768,25 +879,52 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
     if layout == "minimal" and rng.random() < 0.5:
         c.text(ax, y, U(_person(rng)), size, align=al)  # an owner's name above the company
         y += 11
-    c.text(
-        ax,
-        y,
-        merchant,
-        size + (1.5 if rng.random() < 0.5 else 0),
-        bold=rng.random() < 0.5,
-        align=al,
-    )
-    y += 11
-    if rng.random() < 0.5:
-        c.text(
-            ax, y, f"({rng.randint(100000, 9999999)}-{rng.choice('AHKMPTUVWX')})", size, align=al
-        )
+    name_size = size + (1.5 if rng.random() < 0.5 else 0)
+    bold = rng.random() < 0.5
+    regno = f"({rng.randint(100000, 9999999)}{rng.choice(['-', ' '])}{rng.choice('AHKMPTUVWX')})"
+    words = merchant.split()
+    where = rng.random()
+    if len(words) >= 3 and where < 0.2:  # the name over two lines ("POPULAR BOOK" / "CO. SDN BHD")
+        cut = rng.randint(1, len(words) - 1)
+        c.text(ax, y, " ".join(words[:cut]), name_size + rng.choice([0, 2]), bold=bold, align=al)
+        y += 14
+        c.text(ax, y, " ".join(words[cut:]), name_size, bold=bold, align=al)
+        y += 11
+    elif where < 0.35:  # the registration number on the name's line
+        c.text(ax, y, f"{merchant} {regno}", name_size, bold=bold, align=al)
+        y += 11
+    else:
+        c.text(ax, y, merchant, name_size, bold=bold, align=al)
+        y += 11
+    if where >= 0.35 and rng.random() < 0.5:
+        c.text(ax, y, regno, size, align=al)
         y += 10
-    for line in addr:
-        c.text(ax, y, line, size, align=al)
+    d = date(2015, 1, 1) + timedelta(days=rng.randint(0, 3500))
+    dtext = _date_text(rng, d, dstyle, lang)
+    t = f"{rng.randint(7, 22):02d}:{rng.randint(0, 59):02d}" + (
+        f":{rng.randint(0, 59):02d}" if rng.random() < 0.5 else ""
+    )
+    if rng.random() < 0.15:  # a branch or outlet between the name and the address
+        branch = "".join(rng.choice(SYLLABLES) for _ in range(2)).upper()
+        c.text(ax, y, rng.choice([f"{branch} BRANCH", f"{branch} MALL", f"({branch} OUTLET)",
+                                  f"{merchant.split()[0]} {branch}"]), size, align=al)  # fmt: skip
+        y += 10
+    if rng.random() < 0.2:  # the date and time printed between the name and the address
+        c.text(ax, y, f"{dtext} {t}", size, align=al)
+        y += 10
+    for i, line in enumerate(addr):
+        parts = line.split(" ", 1)
+        if not center and i == len(addr) - 1 and len(parts) == 2 and rng.random() < 0.3:
+            # the last line's words spread apart ("53300    KL    Site 10"): several phrases
+            c.text(ax, y, parts[0], size)
+            c.text(ax + W * rng.uniform(0.3, 0.45), y, parts[1], size)
+        else:
+            c.text(ax, y, line, size, align=al)
         y += 10
     if rng.random() < 0.8:
         tel = f"{U(_pick(rng, lang, 'tel'))}: 0{rng.randint(1, 9)}-{rng.randint(1000000, 9999999)}"
+        if rng.random() < 0.3:  # the number alone
+            tel = f"+60{rng.randint(1, 9)}-{rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
         if rng.random() < 0.4:
             tel += f"  {U(_pick(rng, lang, 'fax'))}: 0{rng.randint(1, 9)}-{rng.randint(1000000, 9999999)}"
         c.text(ax, y, tel, size, align=al)
@@ -797,11 +935,6 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
     y += 8
     c.text(W / 2, y, U(_pick(rng, lang, "receipt")), size + 1, bold=True, align="center")
     y += 16
-    d = date(2015, 1, 1) + timedelta(days=rng.randint(0, 3500))
-    dtext = _date_text(rng, d, dstyle, lang)
-    t = f"{rng.randint(7, 22):02d}:{rng.randint(0, 59):02d}" + (
-        f":{rng.randint(0, 59):02d}" if rng.random() < 0.5 else ""
-    )
     docno = _id(rng)
     meta_style = rng.random()
     if meta_style < 0.4:
@@ -870,13 +1003,16 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
     rows.append((_pick(rng, lang, "change"), round(cash - paid, 2)))
     glue = rng.random() < 0.2
     garble = rng.random() < 0.3
+    sym_column = not glue and rng.random() < 0.2  # the currency in a column of its own
     for k, v in rows:
         if garble and rng.random() < 0.3 and len(k) > 4:  # OCR drops or misreads letters
             k = rng.choice(
                 [k[: rng.randint(3, len(k) - 1)], k.replace("l", "1").replace("O", "0"), k + " ,"]
             )
         text = f"{v:g}" if k in L[lang]["items"] else _money(rng, v, style)
-        if rng.random() < 0.2 and k not in L[lang]["items"]:
+        if sym_column and k not in L[lang]["items"]:
+            c.text(W * 0.55, y, sym, size)
+        elif rng.random() < 0.2 and k not in L[lang]["items"]:
             text = f"{sym}{text}" if len(sym) <= 2 else f"{sym} {text}"
         if glue and rng.random() < 0.5:
             c.text(x0, y, _noise(rng, U(f"{k}:{text}"), 0.5), size, bold=k == total_label)

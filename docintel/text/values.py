@@ -89,9 +89,11 @@ def currency_forms(code: str) -> tuple[str, ...]:
     return _CURRENCY_FORMS.get(code.upper(), ())
 
 
+@lru_cache(maxsize=1)
 def currency_signs() -> dict[str, tuple[str, ...]]:
     """Printed signs and the codes they stand for, to find inside words ("$4.11", "zł"): the
-    forms that are not plain ASCII words, which would match inside other words."""
+    forms that are not plain ASCII words, which would match inside other words (one shared
+    dict: do not change it)."""
     return {
         form: codes
         for form, codes in _PRINTED_CURRENCY.items()

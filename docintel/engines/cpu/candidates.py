@@ -36,11 +36,10 @@ from docintel.engines.cpu.context import (
     FAMILIES,
     Page,
     _concept_flags,
-    _spread,
     phrase_tokens,
 )
 from docintel.engines.cpu.schema import _Spec
-from docintel.engines.cpu.vocab import _BUSINESS, _CONCEPTS, _LEGAL, _TITLES
+from docintel.engines.cpu.vocab import _BUSINESS, _CONCEPTS, _LEGAL, _REGISTRATION, _TITLES
 from docintel.engines.cpu.words import _CONTACT, _W, _Line, _overlap, _text
 from docintel.text.values import (
     COMMON_CURRENCIES,
@@ -119,6 +118,25 @@ def role_of(spec: _Spec, parent: str | None) -> str | None:
 
 def amount_candidates(page: Page, spec: _Spec) -> list[Cand]:
     fams = FAMILIES["amount"]
+    flags = _concept_flags(spec, fams)
+    out = []
+    for v, w, ln, a, base in _amount_base(page):
+        if spec.kind == "int" and abs(v - round(v)) > 1e-9:
+            continue
+        feats = page.label_feats(ln, a, a + 1, fams, spec.path)
+        feats.update(base)
+        feats.update(flags)
+        value: Any = round(v) if spec.kind == "int" else v
+        out.append(Cand(spec.path, "amount", value, [w], ln, feats))
+    _relative(out)
+    return out
+
+
+def _amount_base(page: Page) -> list[tuple[float, _W, _Line, int, dict[str, float]]]:
+    """Every amount of the page with the features no field changes (once per document)."""
+    got = page.memo.get("amount")
+    if got is not None:
+        return got
     values = sorted({abs(round(v, 2)) for v, _, _ in page.amounts}, reverse=True)
     rank = {v: i for i, v in enumerate(values)}
     biggest = values[0] if values else 1.0
@@ -128,18 +146,18 @@ def amount_candidates(page: Page, spec: _Spec) -> list[Cand]:
         round(t - o, 2) for t in values[:8] for o in values if o < t and abs(t - 2 * o) > 0.005
     }
     signs = _signs()
+    # amounts printed with cents: money, where bare integers may be account or phone numbers
+    cents = sorted(
+        {abs(round(v, 2)) for v, w, _ in page.amounts if _CENTS.search(w.text)}, reverse=True
+    )
+    cents_rank = {v: i for i, v in enumerate(cents)}
     out = []
     by_line: dict[int, list[tuple[float, _W]]] = {}
     for v, w, ln in page.amounts:
         by_line.setdefault(id(ln), []).append((v, w))
     for v, w, ln in page.amounts:
-        if spec.kind == "int" and abs(v - round(v)) > 1e-9:
-            continue
         a = page.index_of[id(w)]
-        f = page.context(ln, a, a + 1, "")
-        feats = _spread(f, fams, spec.path)
-        feats.update(page.position(ln, [w]))
-        feats.update(_concept_flags(spec, fams))
+        feats = page.position(ln, [w])
         row = by_line[id(ln)]
         text = w.text
         neighbours = " ".join(x.text for x in ln.words[max(0, a - 1) : a + 2])
@@ -170,14 +188,16 @@ def amount_candidates(page: Page, spec: _Spec) -> list[Cand]:
                 "repeats": min(page.amount_counts[round(v, 2)], 6),
                 "is_sum": float(key in sums),
                 "in_sum": float(key in parts),
+                "cents_rank": cents_rank.get(key, 99) if _CENTS.search(text) else 99,
+                "cents_rel": key / cents[0] if cents and cents[0] else 0.0,
             }
         )
-        value: Any = round(v) if spec.kind == "int" else v
-        out.append(Cand(spec.path, "amount", value, [w], ln, feats))
-    _relative(out)
+        out.append((v, w, ln, a, feats))
+    page.memo["amount"] = out
     return out
 
 
+_CENTS = re.compile(r"\d[.,]\d{2}\D{0,4}$")
 _SIGN_CACHE: list[tuple[str, ...]] = []
 
 
@@ -208,19 +228,33 @@ def _log(v: float) -> float:
 
 def date_candidates(page: Page, spec: _Spec) -> list[Cand]:
     fams = FAMILIES["date"]
+    flags = _concept_flags(spec, fams)
+    out = []
+    for d, words, ln, a, base in _date_base(page):
+        feats = page.label_feats(ln, a, a + len(words), fams, spec.path)
+        feats.update(base)
+        feats.update(flags)
+        out.append(Cand(spec.path, "date", d.isoformat(), list(words), ln, feats))
+    _relative(out)
+    return out
+
+
+def _date_base(page: Page) -> list[tuple[Any, list[_W], _Line, int, dict[str, float]]]:
+    """Every date of the page with the features no field changes (once per document)."""
+    got = page.memo.get("date")
+    if got is not None:
+        return got
     out = []
     ordered = sorted({d for d, _, _ in page.dates})
+    years = [x.year for x, _, _ in page.dates]
+    mid = median(years) if years else 0
     for i, (d, words, ln) in enumerate(page.dates):
         a = page.index_of[id(words[0])]
         b = a + len(words)
-        f = page.context(ln, a, b, "")
-        feats = _spread(f, fams, spec.path)
-        feats.update(page.position(ln, words))
-        feats.update(_concept_flags(spec, fams))
+        feats = page.position(ln, words)
         text = " ".join(w.text for w in words)
         after = " ".join(w.text for w in ln.words[b : b + 2])
         before = " ".join(w.text for w in ln.words[max(0, a - 1) : a])
-        years = [x.year for x, _, _ in page.dates]
         feats.update(
             {
                 "order": min(i, 20),
@@ -237,13 +271,13 @@ def date_candidates(page: Page, spec: _Spec) -> list[Cand]:
                 ),
                 "time_next": float(bool(_TIME.search(after)) or bool(_TIME.search(text))),
                 "time_before": float(bool(_TIME.search(before))),
-                "year_dev": min(abs(d.year - median(years)), 10) if years else 0.0,
+                "year_dev": min(abs(d.year - mid), 10) if years else 0.0,
                 "n_words": len(words),
                 "glued_label": float(bool(re.match(r"^[^\d]+[:.]", words[0].text))),
             }
         )
-        out.append(Cand(spec.path, "date", d.isoformat(), list(words), ln, feats))
-    _relative(out)
+        out.append((d, words, ln, a, feats))
+    page.memo["date"] = out
     return out
 
 
@@ -252,6 +286,26 @@ _ID_TRIM = re.compile(r"^[\s:#;,.\-–—|(]+|[\s:;,.|)]+$")
 
 def id_candidates(page: Page, spec: _Spec) -> list[Cand]:
     fams = FAMILIES["id"]
+    flags = _concept_flags(spec, fams)
+    out = []
+    for raw, w, ln, a, base in _id_base(page):
+        if len(raw) > (spec.max_length or 40):
+            continue
+        if spec.pattern is not None and not spec.pattern.search(raw):
+            continue
+        feats = page.label_feats(ln, a, a + 1, fams, spec.path)
+        feats.update(base)
+        feats.update(flags)
+        out.append(Cand(spec.path, "id", raw, [w], ln, feats))
+    _relative(out)
+    return out
+
+
+def _id_base(page: Page) -> list[tuple[str, _W, _Line, int, dict[str, float]]]:
+    """Every identifier-like word of the page with the features no field changes."""
+    got = page.memo.get("id")
+    if got is not None:
+        return got
     out = []
     seen_counts = Counter(
         _ID_TRIM.sub("", w.text) for ln in page.doc.lines for w in ln.words if w.text
@@ -259,18 +313,13 @@ def id_candidates(page: Page, spec: _Spec) -> list[Cand]:
     for ln in page.doc.lines:
         for a, w in enumerate(ln.words):
             raw = _ID_TRIM.sub("", w.text)
-            if not raw or not re.search(r"\d", raw) or len(raw) > (spec.max_length or 40):
+            if not raw or not re.search(r"\d", raw):
                 continue
             if _PERCENT.match(raw) or (_TIME.fullmatch(raw)):
                 continue
             if parse_dates(raw, whole=True) and re.search(r"\d[./-]\d{1,2}[./-]\d", raw):
                 continue
-            if spec.pattern is not None and not spec.pattern.search(raw):
-                continue
-            f = page.context(ln, a, a + 1, "")
-            feats = _spread(f, fams, spec.path)
-            feats.update(page.position(ln, [w]))
-            feats.update(_concept_flags(spec, fams))
+            feats = page.position(ln, [w])
             left = " ".join(x.text for x in ln.words[max(0, a - 3) : a])
             digits = sum(c.isdigit() for c in raw)
             letters = sum(c.isalpha() for c in raw)
@@ -291,8 +340,8 @@ def id_candidates(page: Page, spec: _Spec) -> list[Cand]:
                     "upper": float(raw.upper() == raw and letters > 0),
                 }
             )
-            out.append(Cand(spec.path, "id", raw, [w], ln, feats))
-    _relative(out)
+            out.append((raw, w, ln, a, feats))
+    page.memo["id"] = out
     return out
 
 
@@ -303,12 +352,18 @@ _FUNCTION_WORDS = {
     "los", "y", "il", "di", "e", "het", "een", "en", "och", "att", "sila", "terima", "kasih",
 }  # fmt: skip
 _REG_TAIL = re.compile(r"\s*\(\s*\d[\w./-]*\s*\)\s*$")
+_REG_GROUP = re.compile(r"\(\s*(?:[A-Za-z.]+\s*){0,3}[:.]?\s*\d[\w\s./-]*\)?")
 
 
 def _trim_phrase(words: list[_W]) -> list[_W]:
     ws = [w for w in words if w.text not in ("-", "|", "*", "•")]
     while len(ws) > 1 and _REG_TAIL.fullmatch(ws[-1].text):
         ws = ws[:-1]  # "99 SPEED MART S/B (519537-X)": the registration number is not the name
+    for i in range(len(ws) - 1, 0, -1):  # the same in several words: "SDN BHD (139386 X)"
+        if ws[i].text.startswith("("):
+            if _REG_GROUP.fullmatch(" ".join(w.text for w in ws[i:])):
+                ws = ws[:i]
+            break
     while len(ws) > 1 and ws[0].text.endswith(":"):
         ws = ws[1:]
     while ws and ws[-1].toks and set(ws[-1].toks) <= _TITLES and len(ws) > 1:
@@ -329,13 +384,33 @@ def name_candidates(page: Page, spec: _Spec, role: str | None) -> list[Cand]:
     """Phrases that could name a party: every phrase on the first page's upper part and every
     phrase on the lines under a party label."""
     fams = FAMILIES["name"]
+    roles = {"role_vendor": float(role == "vendor"), "role_customer": float(role == "customer")}
+    out = []
+    for text, words, ln, a, n, base in _name_base(page):
+        feats = page.label_feats(ln, a, a + n, fams, spec.path)
+        feats.update(base)
+        feats.update(roles)
+        out.append(Cand(spec.path, "name", text, words, ln, feats))
+    _relative(out)
+    return out
+
+
+def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[str, float]]]:
+    """Every phrase that could name a party, with the features no field changes."""
+    got = page.memo.get("name")
+    if got is not None:
+        return got
     first = page.doc.pages[0]
     height = page.doc.heights.get(first, 1.0) or 1.0
     out = []
     lines = page.by_page.get(first, [])
+    footers = _footer_toks(page)
     for k, ln in enumerate(lines):
-        if ln.y0 > 0.6 * height and k > 12:
-            break
+        # the upper part of the first page, and its footer (a legal name over the company's
+        # registration details, or in a footer column with its address and bank)
+        footer = ln.y0 > FOOTER * height
+        if ln.y0 > 0.6 * height and k > 12 and not footer:
+            continue
         phrases = list(ln.segments)
         if 1 < len(ln.segments) <= 3 and not any(c.isdigit() for w in ln.words for c in w.text):
             phrases.append((0, len(ln.words)))  # a name spread wide ("T H R E E   S T O O G E S")
@@ -359,17 +434,15 @@ def name_candidates(page: Page, spec: _Spec, role: str | None) -> list[Cand]:
             if all(set(w.toks) <= _TITLES for w in words if w.toks):
                 continue
             a = page.index_of[id(words[0])]
-            f = page.context(ln, a, a + len(words), "")
-            feats = _spread(f, fams, spec.path)
-            feats.update(page.position(ln, words))
+            feats = page.position(ln, words)
             toks = [t for w in words for t in w.toks]
             digits = sum(c.isdigit() for c in text)
             below = _block_below(page, ln, words, 4)
             block_label = _block_label(page, ln, words)
+            after = _lines_after(page, ln, 2)
+            others = [ln.words[x:y] for x, y in ln.segments if ln.words[x:y][0] is not words[0]]
             feats.update(
                 {
-                    "role_vendor": float(role == "vendor"),
-                    "role_customer": float(role == "customer"),
                     "legal": float(legal_form(words)),
                     "business": float(bool(set(toks) & _BUSINESS)),
                     "n_words": len(words),
@@ -400,9 +473,16 @@ def name_candidates(page: Page, spec: _Spec, role: str | None) -> list[Cand]:
                     "whole_line": float(sb - sa == len(ln.words)),
                     "function_words": sum(t in _FUNCTION_WORDS for t in toks),
                     "comma": float("," in text),
+                    "footer": float(footer),
+                    "in_footer": float(not footer and _within(toks, footers)),
+                    "line_postcode": float(any(_POSTCODE.search(_text(x)) for x in others)),
+                    "after_registration": float(
+                        any(set(runs(_text(x.words))) & _REGISTRATION for x in after)
+                    ),
+                    "after_legal": float(any(_holds_legal(x.words) for x in after)),
                 }
             )
-            out.append(Cand(spec.path, "name", text, words, ln, feats))
+            out.append((text, words, ln, a, len(words), feats))
             # a name printed over two lines ("PASARAYA BORONG PINTAR" / "SDN BHD")
             if below and len(below[0]) <= 4 and not any(c.isdigit() for c in _text(below[0])):
                 more = _trim_phrase(below[0])
@@ -417,8 +497,48 @@ def name_candidates(page: Page, spec: _Spec, role: str | None) -> list[Cand]:
                         below_lines=max(len(below) - 1, 0),
                         regno_next=float(len(below) > 1 and _regno(below[1])),
                     )
-                    out.append(Cand(spec.path, "name", both, [*words, *more], ln, f2))
-    _relative(out)
+                    out.append((both, [*words, *more], ln, a, len(words), f2))
+    page.memo["name"] = out
+    return out
+
+
+FOOTER = 0.78  # a footer: lines below this share of the page's height
+
+
+def _footer_toks(page: Page) -> list[tuple[str, ...]]:
+    """The tokens of every footer line of every page."""
+    got = page.memo.get("footer_toks")
+    if got is None:
+        got = page.memo["footer_toks"] = [
+            page.line_toks[i]
+            for i, ln in enumerate(page.doc.lines)
+            if ln.y0 > FOOTER * (page.doc.heights.get(ln.page, 1.0) or 1.0)
+        ]
+    return got
+
+
+def _within(toks: list[str], lines: list[tuple[str, ...]]) -> bool:
+    key = tuple(toks)
+    n = len(key)
+    return n > 0 and any(lt[i : i + n] == key for lt in lines for i in range(len(lt) - n + 1))
+
+
+def _holds_legal(words: list[_W]) -> bool:
+    """A legal form among the first words of a line ("SARL au capital de ...")."""
+    return any(legal_form(words[:n]) for n in range(1, min(len(words), 6) + 1))
+
+
+def _lines_after(page: Page, line: _Line, limit: int) -> list[_Line]:
+    """The next lines under ``line`` (whole lines), while no wide gap separates them."""
+    lines = page.by_page[line.page]
+    k = page.rank[id(line)]
+    out: list[_Line] = []
+    prev = line
+    for nxt in lines[k + 1 : k + 1 + limit]:
+        if nxt.y0 - prev.y1 > 2.0 * max(prev.h, nxt.h):
+            break
+        out.append(nxt)
+        prev = nxt
     return out
 
 
@@ -455,14 +575,15 @@ def _block_below(page: Page, line: _Line, words: list[_W], limit: int) -> list[l
     for nxt in lines[k + 1 :]:
         if len(out) >= limit or nxt.y0 - prev.y1 > 1.6 * max(prev.h, nxt.h):
             break
-        found = None
+        found: list[_W] = []  # every phrase of the line under the block's span
         for sa, sb in nxt.segments:
             seg = nxt.words[sa:sb]
             width = min(seg[-1].x1 - seg[0].x0, x1 - x0)
             if _overlap(seg[0].x0, seg[-1].x1, x0, x1) > 0.3 * max(width, 1.0):
-                found = seg
+                found += seg
+            elif found:
                 break
-        if found is None:
+        if not found:
             break
         out.append(found)
         prev = nxt
@@ -519,11 +640,11 @@ def address_candidates(
         block = _block_below(page, line, words, 9)
         if not block:
             continue
-        for s in range(0, min(3, len(block))):
+        for s in range(0, min(4, len(block))):
             for n in range(1, min(6, len(block) - s) + 1):
                 lines = block[s : s + n]
-                if any(_CONTACT.search(_text(x)) for x in lines):
-                    break
+                if any(_CONTACT.search(_text(x)) or _PHONE_LINE.fullmatch(_text(x)) for x in lines):
+                    break  # contacts end an address (a phone number alone on its line too)
                 out.append(_address(page, spec, anchor_rank, line, block, s, n, joiner))
     _relative(out)
     return out
@@ -541,6 +662,7 @@ def _address(
 ) -> Cand:
     lines = block[s : s + n]
     texts = [_text(x).strip() for x in lines]
+    texts[-1] = _PHONE_TAIL.sub("", texts[-1]) or texts[-1]  # "... 47400 PJ 03-7728 1234"
     value = _join(texts, joiner)
     nxt = block[s + n] if s + n < len(block) else None
     skipped = block[:s]
@@ -566,6 +688,7 @@ def _address(
         "skipped_regno": float(bool(skipped) and all(_regno(x) for x in skipped)),
         "skipped_legal": float(any(legal_form(x) for x in skipped)),
         "skipped_n": len(skipped),
+        "skipped_date": float(any(_dated(_text(x)) for x in skipped)),
         "contains_legal": float(any(legal_form(x) for x in lines)),
         "contains_colon": float(any(w.text.endswith(":") for x in lines for w in x)),
         "first_regno": float(_regno(lines[0])),
@@ -580,6 +703,17 @@ def _address(
     }
     ws = [w for x in lines for w in x]
     return Cand(spec.path, "address", value, ws, first_line, feats, lines=[])
+
+
+# A phone number: optional "+", digits in groups with a dash or a leading 0 or "+"
+_PHONE = r"(?:\+\d[\d\s()-]{6,}\d|0\d{1,3}-?\s?\d[\d\s-]{4,}\d|\d{2,4}-\d{3,4}\s?\d{3,4})"
+_PHONE_LINE = re.compile(rf"\s*{_PHONE}(?:\s*[/,]\s*\d[\d\s-]*)?\.?\s*")
+_PHONE_TAIL = re.compile(rf"\s+{_PHONE}\.?\s*$")
+
+
+def _dated(text: str) -> bool:
+    """A line holding a date or a time (printed between a receipt's name and its address)."""
+    return bool(_TIME.search(text) or parse_dates(text))
 
 
 def _join(texts: list[str], joiner: str) -> str:

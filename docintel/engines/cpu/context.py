@@ -13,7 +13,7 @@ from docintel.engines.cpu.parse import _amount, _pick_date
 from docintel.engines.cpu.schema import _Spec
 from docintel.engines.cpu.vocab import _VOCAB
 from docintel.engines.cpu.words import _W, _Doc, _Line, _overlap, _tokens
-from docintel.text.values import COMMON_CURRENCIES, parse_dates
+from docintel.text.values import COMMON_CURRENCIES, currency_codes, parse_dates
 
 # Concept families compared with each group's label context.
 FAMILIES: dict[str, tuple[str, ...]] = {
@@ -44,6 +44,14 @@ _REGNO = re.compile(
 )
 _BRACKETS = re.compile(r"[(\[{][^)\]}]*[)\]}]")
 _CURRENCY_TOKENS = {c.lower() for c in COMMON_CURRENCIES} | {"rm", "rs", "eur", "usd"}
+
+
+def _between(text: str) -> bool:
+    """A currency ("RM", "$", "EUR") or bare punctuation, printed between a label and its value."""
+    t = text.strip()
+    if not t or all(c in ",.:;|*-=" for c in t):
+        return bool(t)
+    return len(t) <= 3 and bool(currency_codes(t.strip(".:"))) and not t[:1].isdigit()
 
 
 def _label_index() -> dict[tuple[str, ...], dict[str, int]]:
@@ -139,6 +147,8 @@ class Page:
         self._scores: dict[tuple[str, ...], dict[str, float]] = {}
         self._contexts: dict[tuple[int, int, int], dict[str, float]] = {}
         self._positions: dict[tuple[int, int, int], dict[str, float]] = {}
+        self._labels: dict[tuple[int, int, int, tuple[str, ...]], Any] = {}
+        self.memo: dict[str, Any] = {}  # field-independent candidates, per group
         self.line_toks = [tuple(t for w in ln.words for t in w.toks) for ln in doc.lines]
         self.rank = {id(ln): k for lines in self.by_page.values() for k, ln in enumerate(lines)}
         self.amounts = self._all_amounts()
@@ -185,6 +195,9 @@ class Page:
         h = line.words[a].h
         while i >= 0 and len(out) < 8:
             w = line.words[i]
+            if not out and _between(w.text):
+                i -= 1  # a currency or punctuation between label and value ("TOTAL  RM  9.90")
+                continue
             if out and out[0].x0 - w.x1 > 2.5 * h:
                 break  # a gutter: the words beyond belong to another column
             if w.h > 2.2 * h:
@@ -247,6 +260,34 @@ class Page:
         ft = phrase_tokens([w for w in first if not any(c.isdigit() for c in w.text)])
         f["_row"] = self.scores(ft) if ft and first and first[0] is not words[0] else {}  # type: ignore[assignment]
         return f
+
+    def label_feats(
+        self, line: _Line, a: int, b: int, fams: tuple[str, ...], own: str
+    ) -> dict[str, float]:
+        """``_spread(self.context(line, a, b, ""), fams, own)``, with the part that does not
+        depend on the field computed once per phrase and family."""
+        key = (id(line), a, b, fams)
+        got = self._labels.get(key)
+        if got is None:
+            f = self.context(line, a, b, "")
+            base: dict[str, float] = {}
+            where: list[tuple[str, dict[str, float], float]] = []
+            for w in ("_left", "_above", "_row"):
+                scores: dict[str, float] = f.pop(w)
+                name = w[1:]
+                for fam in fams:
+                    base[f"{name}_{fam}"] = scores.get(f"c:{fam}", 0.0)
+                best = max((v for k, v in scores.items() if k.startswith("c:")), default=0.0)
+                where.append((name, scores, best))
+            base.update({k: float(v) for k, v in f.items()})
+            got = self._labels[key] = (base, where)
+        base, where = got
+        out = dict(base)
+        for name, scores, best in where:
+            mine = scores.get(f"f:{own}", 0.0)
+            out[f"{name}_own"] = mine
+            out[f"{name}_other"] = best if best > mine else 0.0
+        return out
 
     # ---- values of the page ---------------------------------------------------------------
     def _all_amounts(self) -> list[tuple[float, _W, _Line]]:

@@ -11,6 +11,7 @@ Nothing is per vendor: the labels come from the schema and a multilingual vocabu
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -73,14 +74,47 @@ def fill(
     loop's feedback: values an earlier answer gave and a check rejected).
     """
     chosen = get_scorer(scorer)
-    doc = _prepare(pages, region)
-    filled = _Work(schema, doc, chosen, set(banned)).run()
-    if region is None and _issuer_missing(filled):
+    filled = _work(schema, pages, region, chosen, False).run(banned)
+    if region is None and _issuer_missing(filled) and not _issuer_filled(filled):
         # the issuer may be printed only in a logo image: read the logos, fill again
-        again = _Work(schema, _prepare(pages, None, logos=True), chosen, set(banned)).run()
+        again = _work(schema, pages, None, chosen, True).run(banned)
         if not _issuer_missing(again):
             return again
     return filled
+
+
+def _work(
+    schema: type[BaseModel],
+    pages: Sequence[Page],
+    region: Region | None,
+    scorer: Scorer,
+    logos: bool,
+) -> _Work:
+    """The fill's work for these pages, kept on the first page: a retry (the same request with
+    values to avoid) only chooses again among the candidates already scored."""
+    if not pages:
+        return _Work(schema, _prepare(pages, region, logos), scorer)
+    cache = pages[0].__dict__.setdefault("_cpu_work", {})
+    key = (schema, id(scorer), id(region), tuple(id(p) for p in pages), logos)
+    got = cache.get(key)
+    if got is None or got[0] is not region or got[1] is not scorer:
+        if len(cache) > 16:
+            cache.clear()
+        got = cache[key] = (region, scorer, _Work(schema, _prepare(pages, region, logos), scorer))
+    return got[2]
+
+
+def _issuer_filled(filled: Filled) -> bool:
+    """The value names its issuer all the same (read from the party blocks): the text layer
+    has it, and no logo needs reading (OCR is the slow step of a born-digital page)."""
+    for key in ("vendor", "merchant", "issuer", "seller", "supplier"):
+        value = filled.get(key)
+        if isinstance(value, dict):
+            value = value.get("name")
+        if isinstance(value, str) and value.strip():
+            # a name (an address line taken for one holds digits: read the logos then)
+            return not any(c.isdigit() for c in value)
+    return False
 
 
 def _issuer_missing(filled: Filled) -> bool:
@@ -94,14 +128,21 @@ def _issuer_missing(filled: Filled) -> bool:
 class _Work:
     """One fill: the document, its labels, candidates and choices."""
 
-    def __init__(
-        self, schema: type[BaseModel], doc: _Doc, scorer: Scorer, banned: set[tuple[str, Any]]
-    ) -> None:
+    def __init__(self, schema: type[BaseModel], doc: _Doc, scorer: Scorer) -> None:
         self.schema, self.doc, self.scorer = schema, doc, scorer
-        self.banned = {(p, C.value_key(v)) for p, v in banned}
+        self.banned: set[tuple[str, Any]] = set()
         self.top = [_spec(name, name, info) for name, info in schema.model_fields.items()]
+        self._state: tuple[Any, ...] | None = None
+        self._lock = threading.Lock()
 
-    def run(self) -> Filled:
+    def run(self, banned: Iterable[tuple[str, Any]] = ()) -> Filled:
+        """The value, avoiding the (path, value) pairs of ``banned``; the candidates and their
+        scores are computed on the first run and reused by the next ones (retries)."""
+        with self._lock:
+            self.banned = {(p, C.value_key(v)) for p, v in banned}
+            return self._run()
+
+    def _run(self) -> Filled:
         doc, top = self.doc, self.top
         missing: list[str] = []
         required: list[str] = []
@@ -116,6 +157,54 @@ class _Work:
                     required.append(s.path)
             return Filled(out, missing, required)
 
+        if self._state is None:
+            self._state = self._candidates_scored()
+        tables, leaves, parents, ranked = self._state
+        ranked = dict(ranked)
+        tables = {k: [dict(r) for r in rows] for k, rows in tables.items()}
+
+        picks = {p: self._pick(p, leaves[p], cs) for p, cs in ranked.items()}
+        for path, spec in leaves.items():
+            if path in picks:
+                continue
+            picks[path] = self._by_label(spec, parents[path], picks, ranked)
+
+        # the value, then the combination of candidates that passes the schema's checks
+        for s in top:
+            if s.kind == "models":
+                out[s.name] = tables.get(s.name, [])
+            elif s.kind == "strs":
+                low = s.name.lower()
+                out[s.name] = _text_lines(doc) if low in ("lines", "text", "paragraphs") else []
+            elif s.kind == "model" and s.model is not None:
+                out[s.name] = {
+                    name: ([] if _spec(name, name, info).kind in ("models", "strs") else None)
+                    for name, info in s.model.model_fields.items()
+                }
+        for path, value in picks.items():
+            _set(out, path, value)
+        self._party_fallback(out, top)
+        optional = {p for p, s in leaves.items() if not s.required or "." in p}
+        out, errors = choose(self.schema, out, ranked, optional, self.banned)
+        for s in top:
+            value = out.get(s.name)
+            if s.kind == "model":
+                for k, v in (value or {}).items():
+                    if v is None or v == []:
+                        missing.append(f"{s.path}.{k}")
+                continue
+            if value is None or value == []:
+                missing.append(s.path)
+                if s.required and s.kind != "models":
+                    required.append(s.path)
+        filled = Filled(out, missing, required)
+        filled.ranked = ranked
+        filled.errors = errors
+        return filled
+
+    def _candidates_scored(self) -> tuple[Any, ...]:
+        """Tables, the leaf fields, and every leaf's candidates scored (no choice yet)."""
+        doc, top = self.doc, self.top
         # tables first: their rows are not labels for the other fields
         excluded: set[int] = set()
         tables: dict[str, list[dict[str, Any]]] = {}
@@ -181,45 +270,7 @@ class _Work:
                 joiner = ", " if "comma" in (spec.description or "").lower() else " "
                 cands = C.address_candidates(self.page, spec, anchors, joiner)
                 ranked[path] = self._ranked(cands, "address")
-
-        picks = {p: self._pick(p, leaves[p], cs) for p, cs in ranked.items()}
-        for path, spec in leaves.items():
-            if path in picks:
-                continue
-            picks[path] = self._by_label(spec, parents[path], picks, ranked)
-
-        # the value, then the combination of candidates that passes the schema's checks
-        for s in top:
-            if s.kind == "models":
-                out[s.name] = tables.get(s.name, [])
-            elif s.kind == "strs":
-                low = s.name.lower()
-                out[s.name] = _text_lines(doc) if low in ("lines", "text", "paragraphs") else []
-            elif s.kind == "model" and s.model is not None:
-                out[s.name] = {
-                    name: ([] if _spec(name, name, info).kind in ("models", "strs") else None)
-                    for name, info in s.model.model_fields.items()
-                }
-        for path, value in picks.items():
-            _set(out, path, value)
-        self._party_fallback(out, top)
-        optional = {p for p, s in leaves.items() if not s.required or "." in p}
-        out, errors = choose(self.schema, out, ranked, optional, self.banned)
-        for s in top:
-            value = out.get(s.name)
-            if s.kind == "model":
-                for k, v in (value or {}).items():
-                    if v is None or v == []:
-                        missing.append(f"{s.path}.{k}")
-                continue
-            if value is None or value == []:
-                missing.append(s.path)
-                if s.required and s.kind != "models":
-                    required.append(s.path)
-        filled = Filled(out, missing, required)
-        filled.ranked = ranked
-        filled.errors = errors
-        return filled
+        return tables, leaves, parents, ranked
 
     def _party_fallback(self, out: dict[str, Any], top: list[_Spec]) -> None:
         """A party whose name the scorer was unsure of: the block under its label ("Bill to"),

@@ -121,12 +121,23 @@ def _currency_of(text: str) -> str | None:
     return None
 
 
+_AMOUNT_START = re.compile(r"^[-+(]?\d")
+
+
 def _page_currency(doc: _Doc) -> str | None:
     """The most frequent currency code or sign on the pages."""
     votes: Counter[str] = Counter()
     for line in doc.lines:
-        for w in line.words:
+        for i, w in enumerate(line.words):
             t = w.text
+            nxt = line.words[i + 1].text if i + 1 < len(line.words) else ""
+            word = t.strip(".:")
+            # a short currency word right before an amount ("Rs 40.00", "RM 9.90", "kr 120");
+            # three capitals are codes, counted below
+            short = word.isascii() and word.isalpha() and len(word) in (2, 3)
+            short = short and not (len(word) == 3 and word.isupper())
+            if short and _AMOUNT_START.match(nxt) and (codes := currency_codes(word)):
+                votes[codes[0]] += 1
             for tok in re.findall(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])", t):
                 if tok in COMMON_CURRENCIES:
                     votes[tok] += 2

@@ -135,7 +135,23 @@ def _glued(labels: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
     return [x for x in dict.fromkeys(out) if x not in labels]
 
 
+_SPECS: dict[tuple[str, str, int, bool], tuple[FieldInfo, _Spec]] = {}
+
+
 def _spec(path: str, name: str, info: FieldInfo, *, column: bool = False) -> _Spec:
+    """A field's spec (built once per field: every fill of a schema walks it again)."""
+    key = (path, name, id(info), column)
+    got = _SPECS.get(key)
+    if got is not None and got[0] is info:
+        return got[1]
+    if len(_SPECS) > 4096:
+        _SPECS.clear()
+    spec = _build_spec(path, name, info, column=column)
+    _SPECS[key] = (info, spec)
+    return spec
+
+
+def _build_spec(path: str, name: str, info: FieldInfo, *, column: bool = False) -> _Spec:
     core, meta, optional = _unwrap(info.annotation)
     cons = _constraints([*meta, *info.metadata])
     for m in info.metadata:  # constraints pydantic moved onto the FieldInfo

@@ -25,8 +25,12 @@ FORMAT = "docintel-cpu-scorer/1"
 
 
 class _Trees:
-    """One group's model: features and trees, evaluated with numpy, all trees and rows at once
-    (the trees padded into one array each for features, thresholds, children, leaf values)."""
+    """One group's model: features and trees, evaluated with numpy, all trees and rows at once.
+
+    The trees' nodes lie in flat arrays (feature, threshold, left, right, value), one node
+    index per tree and row; a leaf points to itself, so ``depth`` steps bring every row of
+    every tree to its leaf with no test for leaves on the way.
+    """
 
     def __init__(self, data: dict[str, Any]) -> None:
         import numpy as np
@@ -34,20 +38,22 @@ class _Trees:
         self.features: list[str] = list(data["features"])
         self.base = float(data["base"])
         trees = data["trees"]
-        width = max((len(t["value"]) for t in trees), default=1)
-
-        def pad(key: str, dtype: Any, fill: Any) -> Any:
-            out = np.full((len(trees), width), fill, dtype=dtype)
-            for i, t in enumerate(trees):
-                out[i, : len(t[key])] = t[key]
-            return out
-
-        self.feature = pad("feature", np.int64, 0)
-        self.threshold = pad("threshold", np.float64, 0.0)
-        self.left = pad("left", np.int64, 0)
-        self.right = pad("right", np.int64, 0)
-        self.value = pad("value", np.float64, 0.0)
-        self.leaf = pad("leaf", bool, True)
+        starts, feature, threshold, left, right, value = [], [], [], [], [], []
+        for t in trees:
+            start = len(value)
+            starts.append(start)
+            for n, leaf in enumerate(t["leaf"]):
+                feature.append(0 if leaf else int(t["feature"][n]))
+                threshold.append(float(t["threshold"][n]))
+                left.append(start + (n if leaf else int(t["left"][n])))
+                right.append(start + (n if leaf else int(t["right"][n])))
+                value.append(float(t["value"][n]) if leaf else 0.0)
+        self.starts = np.array(starts, dtype=np.int64)
+        self.feature = np.array(feature, dtype=np.int64)
+        self.threshold = np.array(threshold, dtype=np.float64)
+        self.left = np.array(left, dtype=np.int64)
+        self.right = np.array(right, dtype=np.int64)
+        self.value = np.array(value, dtype=np.float64)
         self.depth = max((_depth(t) for t in trees), default=0)
 
     def predict(self, rows: Sequence[dict[str, float]]) -> list[float]:
@@ -55,24 +61,18 @@ class _Trees:
 
         if not rows:
             return []
-        x = np.array(
-            [[float(r.get(name, 0.0)) for name in self.features] for r in rows], dtype=np.float64
-        )
-        n_trees = self.feature.shape[0]
-        if n_trees == 0:
+        width = len(self.features)
+        names = self.features
+        x = np.array([[r.get(k, 0.0) for k in names] for r in rows], dtype=np.float64).ravel()
+        if not len(self.starts):
             return [1.0 / (1.0 + math.exp(-self.base))] * len(rows)
-        tree = np.arange(n_trees)[:, None]  # (trees, 1)
-        row = np.arange(len(rows))[None, :]  # (1, rows)
-        node = np.zeros((n_trees, len(rows)), dtype=np.int64)
-        for _ in range(self.depth + 1):
-            leaf = self.leaf[tree, node]
-            if leaf.all():
-                break
-            go_left = x[row, self.feature[tree, node]] <= self.threshold[tree, node]
-            nxt = np.where(go_left, self.left[tree, node], self.right[tree, node])
-            node = np.where(leaf, node, nxt)
-        raw = self.base + self.value[tree, node].sum(axis=0)
-        return [1.0 / (1.0 + math.exp(-v)) for v in raw.tolist()]
+        node = np.repeat(self.starts[:, None], len(rows), axis=1)  # (trees, rows)
+        offset = (np.arange(len(rows), dtype=np.int64) * width)[None, :]
+        for _ in range(self.depth):
+            go_left = x[offset + self.feature[node]] <= self.threshold[node]
+            node = np.where(go_left, self.left[node], self.right[node])
+        raw = self.base + self.value[node].sum(axis=0)
+        return (1.0 / (1.0 + np.exp(-raw))).tolist()
 
 
 def _depth(tree: dict[str, Any]) -> int:

@@ -79,7 +79,7 @@ def rows(
     candidate counts as right when at least ``fuzzy`` of it matches (and no exact one exists).
     """
     doc = _prepare(pages, None)
-    work = _Work(schema, doc, scorer or get_scorer(), set())
+    work = _Work(schema, doc, scorer or get_scorer())
     filled = work.run()
     out: Rows = {}
     for path, cands in _all_candidates(work, filled, expected).items():

@@ -246,6 +246,18 @@ _BUSINESS = {
 }  # fmt: skip
 
 
+# Words of a company's registration details (a footer's "registered office", "share capital",
+# "register court HRB 123", "RCS Paris B 530...", "Company No."): what follows a legal name.
+_REGISTRATION = {
+    "capital", "rcs", "siret", "siren", "hrb", "hra", "registergericht", "amtsgericht",
+    "handelsregister", "registered", "regd", "registration", "register", "registro", "kvk",
+    "krs", "regon", "cin", "uen", "roc", "crn", "sitz", "siege", "social", "sociale",
+    "geschaftsfuhrer", "vorstand", "aufsichtsrat", "rea", "cif", "nipc", "orgnr", "ust",
+    "ustid", "vat", "tva", "iva", "btw", "abn", "acn", "kapital", "stammkapital", "kapitał",
+    "zakladowy", "inscrita", "mercantil", "statutair", "gevestigd", "sate",
+}  # fmt: skip
+
+
 # Document titles: not a vendor name.
 _TITLES = {
     "invoice", "invoices", "tax", "bill", "rechnung", "factuur", "facture", "fattura",

@@ -99,7 +99,12 @@ def _words_of(page: Page, region: Region | None = None, logos: bool = False) -> 
         text = w.text.strip()
         if not text:
             continue
-        m = _GLUED.match(text) or _PREFIXED.match(text) or _DATE_TIME.match(text)
+        m = (
+            _GLUED.match(text)
+            or _PREFIXED.match(text)
+            or _DATE_TIME.match(text)
+            or _LABEL_AMOUNT.match(text)
+        )
         if m:  # a label glued to its value ("No:#BLR-1", "No.12345"): split after the label
             cut = b.x0 + (b.x1 - b.x0) * len(m[1]) / len(text)
             out.append(_W(m[1], b.x0, b.y0, cut, b.y1, page.index, _tokens(m[1])))
@@ -112,6 +117,8 @@ def _words_of(page: Page, region: Region | None = None, logos: bool = False) -> 
 _GLUED = re.compile(r"^([^\W\d_]{2,}[^\W\d_.]*\.?:)((?!//)\S+)$")
 # A date glued to the time after it: "25/01/20181:22:56PM"
 _DATE_TIME = re.compile(r"^(\d{1,2}[/.-]\d{1,2}[/.-](?:19|20)\d\d)(\d{1,2}[:.]\d\d\S*)$")
+# A label glued to an amount with cents, a currency between or not: "TotalRM21.85"
+_LABEL_AMOUNT = re.compile(r"^([^\W\d_]{3,}?)((?:RM|Rs\.?|[$€£¥₹])?\d[\d,]*[.,]\d{2})$")
 # A short word ending in "." or "#" glued to a number: "No.12345", "Inv#0042", "Nr.7"
 _PREFIXED = re.compile(r"^([^\W\d_]{1,8}[.#]+)(\d[\w\-/]*)$")
 
@@ -233,7 +240,11 @@ def _conventions(doc: _Doc) -> None:
     doc.comma_decimal = comma > dot
 
 
-_CONTACT = re.compile(r"@|www\.|https?:|\b(?:tel|phone|fax|email|e-mail|mobile)\b", re.I)
+_CONTACT = re.compile(
+    r"@|www\.|https?:|\b(?:tel|phone|fax|email|e-mail|mobile|telephone|telefon|telefono|"
+    r"telefone|t[ée]l[ée]phone|tlf|whatsapp)\b",
+    re.I,
+)
 
 
 def _contains(haystack: tuple[str, ...], needle: tuple[str, ...]) -> bool:
