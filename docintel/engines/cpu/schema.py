@@ -8,16 +8,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from enum import Enum
-from types import UnionType
-from typing import TYPE_CHECKING, Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
-from docintel.text.patterns import Pattern, compile_pattern
-
-if TYPE_CHECKING:
-    pass
 from docintel.engines.cpu.vocab import (
     _COLUMN_CONCEPTS,
     _COLUMNS,
@@ -27,6 +22,8 @@ from docintel.engines.cpu.vocab import (
     _VOCAB,
 )
 from docintel.engines.cpu.words import _label_tokens
+from docintel.fields import unwrap
+from docintel.text.patterns import Pattern, compile_pattern
 
 Kind = Literal[
     "str", "number", "int", "percent", "date", "time", "currency", "bool", "choice", "model",
@@ -48,25 +45,6 @@ class _Spec:
     model: type[BaseModel] | None = None
     description: str = ""
     as_date: bool = False  # a ``date`` annotation (value given as ISO string either way)
-
-
-def _unwrap(annotation: Any) -> tuple[Any, list[Any], bool]:
-    """The core type of an annotation, its metadata, and whether None is allowed."""
-    meta: list[Any] = []
-    optional = False
-    while True:
-        origin = get_origin(annotation)
-        if origin is Annotated:
-            meta.extend(annotation.__metadata__)
-            annotation = get_args(annotation)[0]
-        elif origin in (Union, UnionType):
-            args = [a for a in get_args(annotation) if a is not type(None)]
-            optional = optional or len(args) < len(get_args(annotation))
-            if len(args) != 1:
-                return annotation, meta, optional
-            annotation = args[0]
-        else:
-            return annotation, meta, optional
 
 
 def _constraints(meta: Sequence[Any], out: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -152,7 +130,7 @@ def _spec(path: str, name: str, info: FieldInfo, *, column: bool = False) -> _Sp
 
 
 def _build_spec(path: str, name: str, info: FieldInfo, *, column: bool = False) -> _Spec:
-    core, meta, optional = _unwrap(info.annotation)
+    core, meta, optional = unwrap(info.annotation)
     cons = _constraints([*meta, *info.metadata])
     for m in info.metadata:  # constraints pydantic moved onto the FieldInfo
         for key in ("pattern", "max_length"):
@@ -180,7 +158,7 @@ def _build_spec(path: str, name: str, info: FieldInfo, *, column: bool = False) 
         spec.kind, spec.model = "model", core
     elif origin in (list, tuple, set, frozenset, Sequence):
         args = get_args(core)
-        inner = _unwrap(args[0])[0] if args else Any
+        inner = unwrap(args[0])[0] if args else Any
         if isinstance(inner, type) and issubclass(inner, BaseModel):
             spec.kind, spec.model = "models", inner
         elif inner is str:

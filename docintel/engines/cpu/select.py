@@ -140,14 +140,14 @@ def check_errors(model: BaseModel) -> list[str]:
 
 def _construct(schema: type[BaseModel], data: dict[str, Any]) -> BaseModel:
     """A model from values without validating them (nested models built the same way)."""
-    from docintel.engines.cpu.schema import _unwrap
+    from docintel.fields import unwrap
 
     values: dict[str, Any] = {}
     for name, info in schema.model_fields.items():
         v = data.get(name)
-        core = _unwrap(info.annotation)[0]
+        core = unwrap(info.annotation)[0]
         inner = get_args(core)[0] if get_origin(core) is list and get_args(core) else None
-        inner = _unwrap(inner)[0] if inner is not None else None
+        inner = unwrap(inner)[0] if inner is not None else None
         if isinstance(core, type) and issubclass(core, BaseModel) and isinstance(v, dict):
             v = _construct(core, v)
         elif isinstance(inner, type) and issubclass(inner, BaseModel) and isinstance(v, list):
