@@ -24,7 +24,10 @@ def install(cache: Path = CACHE) -> None:
     """Wrap ``docintel.pages.stages.PageStages.ocr_words`` with the cache (idempotent)."""
     from docintel.document import Word
     from docintel.geometry import BBox
-    from docintel.pages import stages
+    try:
+        from docintel.pages import stages
+    except ImportError:  # a tree from before the stage packages (the bench's "before")
+        from docintel import stages  # type: ignore[no-redef]
 
     # the raw read where there is one (orientation checks then read through the cache)
     name = "read" if hasattr(stages.PageStages, "read") else "ocr_words"
