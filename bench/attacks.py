@@ -56,7 +56,11 @@ SERVER = r"""
 import json, sys
 config = json.loads(sys.argv[1])
 import uvicorn
-from docintel.http.app import create_app
+try:
+    from docintel.http import app as service
+except ImportError:  # a tree from before the stage packages
+    from docintel import serve as service
+create_app = service.create_app
 from docintel.settings import get_settings
 from docintel.testing.engines import InstantEngine
 engine = config["engine"]
@@ -66,9 +70,8 @@ elif engine == "slow":
     engine = InstantEngine(config["answer"], delay=0.5)
 app = create_app(get_settings(**config["settings"]), engine)
 options = dict(host="127.0.0.1", port=config["port"], log_level="error")
-try:
-    from docintel.http.app import uvicorn_config  # the header deadline, where the tree has one
-except ImportError:
+uvicorn_config = getattr(service, "uvicorn_config", None)  # the header deadline, where it exists
+if uvicorn_config is None:
     server_config = uvicorn.Config(app, **options)
 else:
     server_config = uvicorn_config(app, **options)
