@@ -24,6 +24,7 @@ def install(cache: Path = CACHE) -> None:
     """Wrap ``docintel.pages.stages.PageStages.ocr_words`` with the cache (idempotent)."""
     from docintel.document import Word
     from docintel.geometry import BBox
+
     try:
         from docintel.pages import stages
     except ImportError:  # a tree from before the stage packages (the bench's "before")

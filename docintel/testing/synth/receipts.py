@@ -1,0 +1,280 @@
+"""Generated receipts: shop headers, items, totals and OCR-like noise, with their truth."""
+
+from __future__ import annotations
+
+import random
+from datetime import date, timedelta
+
+from docintel.testing.synth.canvas import _Canvas, _pick
+from docintel.testing.synth.tables import (
+    ITEMS,
+    LANGUAGES,
+    LOCALE,
+    RECEIPT_LAYOUTS,
+    SYLLABLES,
+    SYMBOL,
+    L,
+)
+from docintel.testing.synth.values import (
+    Doc,
+    _address,
+    _date_text,
+    _id,
+    _money,
+    _name,
+    _person,
+    _taxid,
+)
+
+
+def _noise(rng: random.Random, s: str, level: float) -> str:
+    if rng.random() > level:
+        return s
+    out = []
+    for ch in s:
+        r = rng.random()
+        if r < 0.02 and ch == "O":
+            ch = "0"
+        elif r < 0.02 and ch == "I":
+            ch = "1"
+        out.append(ch)
+    return "".join(out)
+
+
+def receipt(seed: int, layout: str | None = None, language: str | None = None) -> Doc:
+    """One till receipt: a narrow monospace page, merchant block, items, totals, payment."""
+    rng = random.Random(seed)
+    lang = language or rng.choice((*LANGUAGES, "ms", "ms", "en"))
+    layout = layout or rng.choice(RECEIPT_LAYOUTS)
+    curs, styles, dstyles = LOCALE[lang]
+    cur = rng.choice(curs)
+    style = rng.choice(styles)
+    dstyle = rng.choice(dstyles)
+    upper = rng.random() < 0.6 or lang == "ms"
+    U = (lambda s: s.upper()) if upper else (lambda s: s)
+    font = rng.choice(["cour", "cour", "helv"])
+    width = rng.choice([226.0, 240.0, 280.0])
+    n_items = rng.randint(1, 10)
+    items = []
+    for _ in range(n_items):
+        q = rng.choice([1, 1, 1, 2, 3])
+        price = round(rng.uniform(0.5, 80), 2)
+        items.append((U(rng.choice(ITEMS)), q, price, round(q * price, 2)))
+    subtotal = round(sum(a for *_, a in items), 2)
+    rate = rng.choice([0, 6, 6, 7, 8, 10, 19, 20, 25])
+    tax = round(subtotal * rate / 100, 2)
+    gross = round(subtotal + tax, 2)
+    rounding = round(round(gross * 20) / 20 - gross, 2) if rng.random() < 0.5 else 0.0
+    paid = round(gross + rounding, 2)
+    cash = float(max(int(paid) + rng.choice([0, 1, 5, 10, 20, 50]), paid))
+    height = 330 + 14 * n_items + 40 * rng.random()
+    c = _Canvas(width, height + 120, font)
+    W = width
+    x0, x1 = 12.0, W - 12.0
+    merchant = _name(rng, lang, legal=rng.random() < 0.8)
+    if upper:
+        merchant = merchant.upper()
+    addr = [U(x) for x in _address(rng, lang)]
+    y = 24.0
+    size = rng.choice([7.0, 7.5, 8.0])
+    center = rng.random() < 0.75
+    ax = W / 2 if center else x0
+    al = "center" if center else "left"
+    if layout == "brand":
+        c.text(ax, y, U(merchant.split()[0]), size + 5, bold=True, align=al)
+        y += 16
+    if layout == "minimal" and rng.random() < 0.5:
+        c.text(ax, y, U(_person(rng)), size, align=al)  # an owner's name above the company
+        y += 11
+    name_size = size + (1.5 if rng.random() < 0.5 else 0)
+    bold = rng.random() < 0.5
+    regno = f"({rng.randint(100000, 9999999)}{rng.choice(['-', ' '])}{rng.choice('AHKMPTUVWX')})"
+    words = merchant.split()
+    where = rng.random()
+    if len(words) >= 3 and where < 0.2:  # the name over two lines ("POPULAR BOOK" / "CO. SDN BHD")
+        cut = rng.randint(1, len(words) - 1)
+        c.text(ax, y, " ".join(words[:cut]), name_size + rng.choice([0, 2]), bold=bold, align=al)
+        y += 14
+        c.text(ax, y, " ".join(words[cut:]), name_size, bold=bold, align=al)
+        y += 11
+    elif where < 0.35:  # the registration number on the name's line
+        c.text(ax, y, f"{merchant} {regno}", name_size, bold=bold, align=al)
+        y += 11
+    else:
+        c.text(ax, y, merchant, name_size, bold=bold, align=al)
+        y += 11
+    if where >= 0.35 and rng.random() < 0.5:
+        c.text(ax, y, regno, size, align=al)
+        y += 10
+    d = date(2015, 1, 1) + timedelta(days=rng.randint(0, 3500))
+    dtext = _date_text(rng, d, dstyle, lang)
+    t = f"{rng.randint(7, 22):02d}:{rng.randint(0, 59):02d}" + (
+        f":{rng.randint(0, 59):02d}" if rng.random() < 0.5 else ""
+    )
+    if rng.random() < 0.15:  # a branch or outlet between the name and the address
+        branch = "".join(rng.choice(SYLLABLES) for _ in range(2)).upper()
+        c.text(ax, y, rng.choice([f"{branch} BRANCH", f"{branch} MALL", f"({branch} OUTLET)",
+                                  f"{merchant.split()[0]} {branch}"]), size, align=al)  # fmt: skip
+        y += 10
+    if rng.random() < 0.2:  # the date and time printed between the name and the address
+        c.text(ax, y, f"{dtext} {t}", size, align=al)
+        y += 10
+    for i, line in enumerate(addr):
+        parts = line.split(" ", 1)
+        if not center and i == len(addr) - 1 and len(parts) == 2 and rng.random() < 0.3:
+            # the last line's words spread apart ("53300    KL    Site 10"): several phrases
+            c.text(ax, y, parts[0], size)
+            c.text(ax + W * rng.uniform(0.3, 0.45), y, parts[1], size)
+        else:
+            c.text(ax, y, line, size, align=al)
+        y += 10
+    if rng.random() < 0.8:
+        tel = f"{U(_pick(rng, lang, 'tel'))}: 0{rng.randint(1, 9)}-{rng.randint(1000000, 9999999)}"
+        if rng.random() < 0.3:  # the number alone
+            tel = f"+60{rng.randint(1, 9)}-{rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+        if rng.random() < 0.4:
+            tel += f"  {U(_pick(rng, lang, 'fax'))}: 0{rng.randint(1, 9)}-{rng.randint(1000000, 9999999)}"
+        c.text(ax, y, tel, size, align=al)
+        y += 10
+    if rng.random() < 0.6:
+        c.text(ax, y, f"{U(_pick(rng, lang, 'taxid'))}: {_taxid(rng, lang)}", size, align=al)
+        y += 10
+    y += 8
+    c.text(W / 2, y, U(_pick(rng, lang, "receipt")), size + 1, bold=True, align="center")
+    y += 16
+    docno = _id(rng)
+    meta_style = rng.random()
+    if meta_style < 0.4:
+        c.text(x0, y, f"{dtext} {t}", size)  # a bare date beside a time
+        c.text(x1, y, f"#{rng.randint(1, 99):02d}", size, align="right")
+        y += 10
+        c.text(x0, y, f"{U(_pick(rng, lang, 'number'))}: {docno}", size)
+        y += 10
+    elif meta_style < 0.7:
+        c.text(x0, y, f"{U(_pick(rng, lang, 'number'))}: {docno}", size)
+        y += 10
+        c.text(x0, y, f"{U(_pick(rng, lang, 'date'))}: {dtext}", size)
+        c.text(x1, y, f"{U(_pick(rng, lang, 'time'))}: {t}", size, align="right")
+        y += 10
+    else:
+        c.text(x0, y, f"{U(_pick(rng, lang, 'date'))}:{dtext}", size)  # glued
+        y += 10
+        c.text(
+            x0,
+            y,
+            f"{U(_pick(rng, lang, 'time'))}: {t}   {U(_pick(rng, lang, 'number'))}: {docno}",
+            size,
+        )
+        y += 10
+    c.text(x0, y, f"{U(_pick(rng, lang, 'cashier'))}: {_person(rng).split()[0].upper()}", size)
+    y += 14
+    c.text(x0, y, U(_pick(rng, lang, "desc")), size)
+    c.text(W * 0.6, y, U(_pick(rng, lang, "qty")), size, align="right")
+    c.text(x1, y, U(_pick(rng, lang, "amount")), size, align="right")
+    y += 4
+    c.rule(y, x0, x1)
+    y += 10
+    for desc, q, _price, a in items:
+        c.text(x0, y, desc[:22], size)
+        c.text(W * 0.6, y, str(q), size, align="right")
+        c.text(x1, y, _money(rng, a, style), size, align="right")
+        y += 10
+    c.rule(y - 4, x0, x1)
+    y += 8
+    sym = SYMBOL.get(cur, cur)
+    rows: list[tuple[str, float]] = []
+    if rng.random() < 0.5:
+        rows.append((_pick(rng, lang, "items"), float(sum(q for _, q, _, _ in items))))
+    if rate and rng.random() < 0.8:
+        rows.append((_pick(rng, lang, "subtotal"), subtotal))
+        rows.append((f"{_pick(rng, lang, 'tax')} {rate}%", tax))
+    total_label = _pick(rng, lang, "total")
+    if rng.random() < 0.3:
+        total_label += f" ({sym})"
+    if rate and rng.random() < 0.2:
+        rows.append((f"{_pick(rng, lang, 'total')} incl. {_pick(rng, lang, 'tax')} {rate}%", paid))
+    if rng.random() < 0.2:
+        rows.append(
+            (
+                "Service Charge 10%" if lang in ("en", "ms") else _pick(rng, lang, "tax"),
+                round(subtotal * 0.1, 2),
+            )
+        )
+    if rounding:
+        rows.append((total_label, gross))
+        rows.append((_pick(rng, lang, "rounding"), rounding))
+        rows.append((_pick(rng, lang, "paid"), paid))
+    else:
+        rows.append((total_label, paid))
+    rows.append((_pick(rng, lang, "cash"), cash))
+    rows.append((_pick(rng, lang, "change"), round(cash - paid, 2)))
+    glue = rng.random() < 0.2
+    garble = rng.random() < 0.3
+    sym_column = not glue and rng.random() < 0.2  # the currency in a column of its own
+    for k, v in rows:
+        if garble and rng.random() < 0.3 and len(k) > 4:  # OCR drops or misreads letters
+            k = rng.choice(
+                [k[: rng.randint(3, len(k) - 1)], k.replace("l", "1").replace("O", "0"), k + " ,"]
+            )
+        text = f"{v:g}" if k in L[lang]["items"] else _money(rng, v, style)
+        if sym_column and k not in L[lang]["items"]:
+            c.text(W * 0.55, y, sym, size)
+        elif rng.random() < 0.2 and k not in L[lang]["items"]:
+            text = f"{sym}{text}" if len(sym) <= 2 else f"{sym} {text}"
+        if glue and rng.random() < 0.5:
+            c.text(x0, y, _noise(rng, U(f"{k}:{text}"), 0.5), size, bold=k == total_label)
+        else:
+            c.text(
+                x0 + (40 if rng.random() < 0.2 else 0),
+                y,
+                _noise(rng, U(k), 0.5),
+                size,
+                bold=k == total_label,
+            )
+            c.text(x1, y, text, size, align="right")
+        y += 11
+    if (layout == "summary" or rng.random() < 0.3) and rate:
+        y += 6
+        c.text(x0, y, U("GST Summary" if lang in ("en", "ms") else _pick(rng, lang, "tax")), size)
+        c.text(W * 0.55, y, U(_pick(rng, lang, "amount")), size, align="right")
+        c.text(x1, y, U(_pick(rng, lang, "tax")), size, align="right")
+        y += 10
+        c.text(x0, y, f"SR @ {rate}%", size)
+        c.text(W * 0.55, y, _money(rng, subtotal, style), size, align="right")
+        c.text(x1, y, _money(rng, tax, style), size, align="right")
+        y += 10
+        if rng.random() < 0.7:  # the summary's own total row: net and tax, not the amount paid
+            c.text(x0, y, U(_pick(rng, lang, "total")), size)
+            c.text(W * 0.55, y, _money(rng, subtotal, style), size, align="right")
+            c.text(x1, y, _money(rng, tax, style), size, align="right")
+            y += 10
+        y += 2
+    if rng.random() < 0.4:
+        y += 4
+        c.text(
+            W / 2,
+            y,
+            U(
+                rng.choice(
+                    [
+                        "Goods sold are not returnable, thank you",
+                        "Please come again",
+                        "Keep this receipt for exchange",
+                        "Prices include GST where applicable",
+                    ]
+                )
+            ),
+            size,
+            align="center",
+        )
+        y += 10
+    y += 10
+    c.text(W / 2, y, U(_pick(rng, lang, "thanks")), size, align="center")
+    truth = {
+        "merchant": merchant,
+        "address": " ".join(addr),
+        "date": d.isoformat(),
+        "total": paid,
+        "time": t,
+    }
+    return Doc(c.bytes(), truth, "receipt", layout, lang, {"seed": seed})
