@@ -149,7 +149,7 @@ def healthz_watch(base: str, every: float = 0.02) -> Iterator[list[float]]:
     would during an attack; yields the list of latencies (seconds), filled as it goes."""
     latencies: list[float] = []
     failures: list[str] = []
-    stop = threading.Event()
+    stop, polled = threading.Event(), threading.Event()
 
     def poll() -> None:
         with httpx.Client(base_url=base, timeout=10, trust_env=False) as c:
@@ -161,12 +161,14 @@ def healthz_watch(base: str, every: float = 0.02) -> Iterator[list[float]]:
                     failures.append(repr(exc))
                     status = 0
                 latencies.append(time.perf_counter() - start)
+                polled.set()
                 if status != 200:
                     failures.append(f"status {status}")
                 stop.wait(every)
 
     thread = threading.Thread(target=poll, name="healthz-poller", daemon=True)
     thread.start()
+    polled.wait(10)  # polling before the attack starts: a quick attack still gets measured
     try:
         yield latencies
     finally:
