@@ -13,7 +13,7 @@ import itertools
 import threading
 import weakref
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, Protocol
@@ -165,13 +165,14 @@ class Page:
         return box.scale(1 / self.scale(longest_side))
 
     # ---- images ------------------------------------------------------------------------
-    def image(self, longest_side: int | None = None) -> Image.Image:
+    def image(self, longest_side: int | None = None, *, enhanced: bool = True) -> Image.Image:
         """The page as an RGB image whose longest side is ``longest_side`` (default: settings).
 
         Scans and photos come oriented, deskewed and cleaned; born-digital pages as rendered.
+        ``enhanced=False``: oriented and deskewed but not cleaned (what OCR reads).
         """
         side = longest_side or self.document.settings.target_longest_side
-        return self.document._image(self, side)
+        return self.document._image(self, side, enhanced)
 
     def tokens(self, longest_side: int | None = None) -> int:
         """Pixtral prompt tokens for this page's image."""
@@ -314,13 +315,15 @@ class Document:
         self._release()
 
     # ---- rendering ----------------------------------------------------------------------
-    def _image(self, page: Page, side: int) -> Image.Image:
+    def _image(self, page: Page, side: int, enhanced: bool = True) -> Image.Image:
         """``page`` at ``side`` px: from the shared cache, or rendered (and maybe kept)."""
-        key = (self._cache_id, page.index, side)
+        key: imagecache.Key = (self._cache_id, page.index, side)
+        if not enhanced and page.correction is not None and page.correction.enhanced:
+            key = (*key, "plain")
         image = self._images.get(key)
         if image is None:
             with self._lock:
-                image = self._images.get(key) or self._render(page, side)
+                image = self._images.get(key) or self._render(page, side, enhanced)
             self._images.put(key, image, self.settings.document_cache_bytes)
         return image
 
@@ -378,17 +381,20 @@ class Document:
             )
         return PILImage.frombytes("RGB", (pix.width, pix.height), pix.samples)
 
-    def _render(self, page: Page, longest_side: int) -> Image.Image:
+    def _render(self, page: Page, longest_side: int, enhanced: bool = True) -> Image.Image:
         from PIL import Image as PILImage
 
         scale = page.scale(longest_side)
         raw = self._raw(page, scale)
-        if page.correction is None:
+        correction = page.correction
+        if correction is None:
             image = raw
         else:
             from docintel.render.preprocess import apply
 
-            image = apply(raw, page.correction)
+            if not enhanced:
+                correction = replace(correction, enhanced=False)
+            image = apply(raw, correction)
         image = image.convert("RGB")
         size = page.pixel_size(longest_side)
         if image.size != size:  # rounding after rotation: pin the size to the page's scale

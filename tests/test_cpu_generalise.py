@@ -733,11 +733,6 @@ def test_a_registration_number_on_the_names_line() -> None:
     assert fill(Receipt, docintel.load(pdf).pages)["merchant"] == RECEIPT_HEAD[0]
 
 
-@pytest.mark.xfail(
-    reason="known gap: the shipped scorer often prefers the second line alone when it carries "
-    "the legal form ('JAYA SDN BHD'); synth prints such names, not yet enough",
-    strict=False,
-)
 def test_a_name_printed_over_two_lines() -> None:
     header = ["KEDAI RUNCIT MAJU", "JAYA SDN BHD", *RECEIPT_HEAD[1:]]
     pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
@@ -754,6 +749,38 @@ def test_a_phone_number_ends_the_address(tail: str | None) -> None:
     pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
     value = fill(Receipt, docintel.load(pdf).pages)
     assert value["address"] == "NO 37, JALAN MANIS 7 56100 CHERAS, KUALA LUMPUR"
+
+
+@pytest.mark.parametrize(
+    "after", ["TAX INVOICE", "TAXINVOICE", "CO. NO: 419060-A", "(1198447-X)", "ROC NO.: 1072825-A"]
+)
+def test_a_title_or_registration_number_ends_the_address(after: str) -> None:
+    # printed right under the address with no gap: a title (glued too) or a company number
+    header = ["HON MAJU HARDWARE TRADING", "NO 37, JALAN MANIS 7", "56100 CHERAS, KUALA LUMPUR"]
+    pdf = _receipt(["05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], [*header, after])
+    value = fill(Receipt, docintel.load(pdf).pages)
+    assert value["address"] == "NO 37, JALAN MANIS 7 56100 CHERAS, KUALA LUMPUR"
+
+
+def test_document_titles_glued_or_apart() -> None:
+    from docintel.engines.cpu.vocab import titled
+
+    assert titled(["tax", "invoice"]) and titled(["taxinvoice"]) and titled(["cashsales"])
+    assert not titled(["taman", "invoice"]) and not titled([]) and not titled(["tax", "12"])
+
+
+def test_an_address_is_looked_for_under_the_runner_up_name_too() -> None:
+    from docintel.engines.cpu.candidates import ANCHORS, Cand, anchors_of
+    from docintel.engines.cpu.words import _Line
+
+    ln = [_Line([_W(t, 0, 10 * i, 50, 10 * i + 8, 0, (t,))], 0) for i, t in enumerate("abc")]
+    names = [
+        Cand("m", "name", w.text, [w], line, p=p)
+        for line, w, p in zip(ln, (line.words[0] for line in ln), (0.9, 0.5, 0.1), strict=True)
+    ]
+    got = anchors_of(names)
+    assert ANCHORS == 2 and [a[0] for a in got] == ln[:2] and [a[2] for a in got] == [0.9, 0.5]
+    assert [a[0] for a in anchors_of(names, right=names[2])] == ln  # training: the right one too
 
 
 def test_a_label_glued_to_its_amount() -> None:

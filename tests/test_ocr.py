@@ -140,6 +140,16 @@ def test_grounding_on_the_scan_uses_ocr(scan: Document, scan_words: list[Word]) 
     assert found["total"].bbox is not None and found["total"].bbox.y0 > 400
 
 
+def test_ocr_reads_the_page_oriented_but_not_cleaned(scan: Document) -> None:
+    # RapidOCR reads the page as turned and deskewed, without the contrast stretch the vision
+    # model gets (it clips faint strokes); tesseract, which binarises, gets the cleaned page
+    page = scan[0]
+    cleaned, plain = page.image(1000), ocr.ocr_image(page, 1000)
+    assert plain.size == cleaned.size and plain.tobytes() != cleaned.tobytes()
+    assert ocr.ocr_image(page, 1000) is plain  # kept apart in the image cache
+    assert ocr.ocr_image(page, 1000, "tesseract").tobytes() == cleaned.tobytes()
+
+
 @needs_tesseract
 def test_tesseract_engine(scan: Document) -> None:
     words = ocr.ocr_words(scan[0], engine="tesseract")

@@ -1,7 +1,10 @@
 """OCR words for pages without a text layer (scans and photos).
 
-``ocr_words(page)`` reads ``page.image(longest_side)`` (already oriented, deskewed and cleaned)
-and returns ``Word``s in page points, like a text layer: words on one visual text line share
+``ocr_words(page)`` reads ``ocr_image(page)``: the page oriented and deskewed, for RapidOCR not
+cleaned (its models are trained on natural images; the contrast stretch that helps a vision
+model clips faint strokes and closes commas into stops: exact lines read on 20 SROIE receipts
+went from 89.0 to 90.5 %), for tesseract cleaned (its own binarisation wants flat paper), and
+returns ``Word``s in page points, like a text layer: words on one visual text line share
 ``(block, line)``, lines are numbered top to bottom, and a new block starts after a vertical gap.
 
 Engines:
@@ -69,11 +72,16 @@ _TESSERACT_TIMEOUT = 120.0  # seconds per page
 _Segment = tuple[BBox, list[tuple[str, BBox]]]
 
 
+def ocr_image(page: Page, longest_side: int = 2000, engine: str = "rapidocr") -> Image.Image:
+    """What OCR reads of ``page``: oriented and deskewed; cleaned for tesseract only."""
+    return page.image(longest_side, enhanced=engine == "tesseract")
+
+
 def ocr_words(page: Page, *, engine: str = "rapidocr", longest_side: int = 2000) -> list[Word]:
-    """OCR ``page.image(longest_side)``: words with boxes in page points, in reading order."""
+    """OCR ``ocr_image(page)``: words with boxes in page points, in reading order."""
     if engine not in ENGINES:
         raise ValueError(f"unknown OCR engine {engine!r}: use one of {', '.join(ENGINES)}")
-    image = page.image(longest_side)
+    image = ocr_image(page, longest_side, engine)
     segments = _rapidocr(image) if engine == "rapidocr" else _tesseract(image, page, longest_side)
     return _to_words(segments, page, longest_side)
 

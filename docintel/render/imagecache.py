@@ -13,12 +13,12 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from PIL import Image
 
-Key = tuple[int, int, int]  # (owner, page index, longest side)
+Key = tuple[Any, ...]  # (owner, page index, longest side[, "plain": not cleaned])
 
 
 def image_bytes(image: Image.Image) -> int:

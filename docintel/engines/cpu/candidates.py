@@ -36,10 +36,11 @@ from docintel.engines.cpu.context import (
     FAMILIES,
     Page,
     _concept_flags,
+    _key,
     phrase_tokens,
 )
 from docintel.engines.cpu.schema import _Spec
-from docintel.engines.cpu.vocab import _BUSINESS, _CONCEPTS, _LEGAL, _REGISTRATION, _TITLES
+from docintel.engines.cpu.vocab import _BUSINESS, _CONCEPTS, _LEGAL, _REGISTRATION, titled
 from docintel.engines.cpu.words import _CONTACT, _W, _Line, _overlap, _text
 from docintel.text.values import (
     COMMON_CURRENCIES,
@@ -366,9 +367,9 @@ def _trim_phrase(words: list[_W]) -> list[_W]:
             break
     while len(ws) > 1 and ws[0].text.endswith(":"):
         ws = ws[1:]
-    while ws and ws[-1].toks and set(ws[-1].toks) <= _TITLES and len(ws) > 1:
+    while len(ws) > 1 and titled(ws[-1].toks):
         ws.pop()
-    while ws and ws[0].toks and set(ws[0].toks) <= _TITLES and len(ws) > 1:
+    while len(ws) > 1 and titled(ws[0].toks):
         ws.pop(0)
     return ws
 
@@ -404,7 +405,7 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
     height = page.doc.heights.get(first, 1.0) or 1.0
     out = []
     lines = page.by_page.get(first, [])
-    footers = _footer_toks(page)
+    footers = _footer_keys(page)
     for k, ln in enumerate(lines):
         # the upper part of the first page, and its footer (a legal name over the company's
         # registration details, or in a footer column with its address and bank)
@@ -431,7 +432,7 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
             letters = sum(c.isalpha() for c in text)
             if letters < 2 or len(words) > 10 or _CONTACT.search(text):
                 continue
-            if all(set(w.toks) <= _TITLES for w in words if w.toks):
+            if titled(t for w in words for t in w.toks):
                 continue
             a = page.index_of[id(words[0])]
             feats = page.position(ln, words)
@@ -457,7 +458,7 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
                     "above_lines": float(_stacked_above(page, ln, words)),
                     "block_vendor": block_label.get("vendor", 0.0),
                     "block_customer": block_label.get("customer", 0.0),
-                    "title_words": sum(1 for w in words if w.toks and set(w.toks) <= _TITLES),
+                    "title_words": sum(1 for w in words if titled(w.toks)),
                     "k": min(k, 30),
                     "ends_colon": float(words[-1].text.endswith(":")),
                     "has_amp": float("&" in text),
@@ -505,22 +506,21 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
 FOOTER = 0.78  # a footer: lines below this share of the page's height
 
 
-def _footer_toks(page: Page) -> list[tuple[str, ...]]:
-    """The tokens of every footer line of every page."""
-    got = page.memo.get("footer_toks")
+def _footer_keys(page: Page) -> list[str]:
+    """The token keys (``Page.line_keys``) of every footer line of every page."""
+    got = page.memo.get("footer_keys")
     if got is None:
-        got = page.memo["footer_toks"] = [
-            page.line_toks[i]
+        got = page.memo["footer_keys"] = [
+            page.line_keys[i]
             for i, ln in enumerate(page.doc.lines)
             if ln.y0 > FOOTER * (page.doc.heights.get(ln.page, 1.0) or 1.0)
         ]
     return got
 
 
-def _within(toks: list[str], lines: list[tuple[str, ...]]) -> bool:
-    key = tuple(toks)
-    n = len(key)
-    return n > 0 and any(lt[i : i + n] == key for lt in lines for i in range(len(lt) - n + 1))
+def _within(toks: list[str], keys: list[str]) -> bool:
+    key = _key(toks)
+    return bool(toks) and any(key in k for k in keys)
 
 
 def _holds_legal(words: list[_W]) -> bool:
@@ -542,27 +542,26 @@ def _lines_after(page: Page, line: _Line, limit: int) -> list[_Line]:
     return out
 
 
-def _regno(words: list[_W]) -> bool:
+def _regno(words: list[_W], strict: bool = False) -> bool:
+    """A registration or tax number line: bracketed, or named ("Co. No.", "GST Reg"); unless
+    ``strict``, also any short line of digits with at most two letters ("No 8" may be one)."""
     text = _text(words)
-    letters = sum(c.isalpha() for c in text)
-    return bool(re.search(r"\d", text)) and (
-        bool(re.match(r"^\(.*\)$", text.strip()))
-        or bool(re.search(r"\b(?:reg|roc|co\.?\s*no|company\s*no|uen|crn|gst|sst)\b", text, re.I))
-        or letters <= 2
-    )
+    if not re.search(r"\d", text):
+        return False
+    if re.match(r"^[(<\[].*[)>\]]$", text.strip()) or _REG_WORDS.search(text):
+        return True
+    return not strict and sum(c.isalpha() for c in text) <= 2
+
+
+_REG_WORDS = re.compile(r"\b(?:reg|roc|co\.?\s*no|company\s*no|uen|crn|gst|sst)\b", re.I)
 
 
 def _repeats(page: Page, toks: list[str]) -> float:
+    """On how many lines the phrase is printed (up to 5)."""
     if not toks:
         return 0.0
-    key = tuple(toks)
-    n = 0
-    for lt in page.line_toks:
-        for i in range(len(lt) - len(key) + 1):
-            if lt[i : i + len(key)] == key:
-                n += 1
-                break
-    return float(min(n, 5))
+    key = _key(toks)
+    return float(min(sum(key in k for k in page.line_keys), 5))
 
 
 def _block_below(page: Page, line: _Line, words: list[_W], limit: int) -> list[list[_W]]:
@@ -630,24 +629,52 @@ def _block_label(page: Page, line: _Line, words: list[_W]) -> dict[str, float]:
     return out
 
 
-def address_candidates(
-    page: Page, spec: _Spec, anchors: list[tuple[_Line, list[_W]]], joiner: str
-) -> list[Cand]:
+ANCHORS = 2  # names an address is looked for under
+
+
+Anchor = tuple[_Line, list[_W], float]  # a name's line, its words, its score
+
+
+def anchors_of(names: list[Cand], right: Cand | None = None) -> list[Anchor]:
+    """The names an address may hang under: the ``ANCHORS`` likeliest, on lines of their own
+    (and, when training, the right name)."""
+    out: list[Anchor] = []
+    for c in [*names[:ANCHORS], *([right] if right is not None else [])]:
+        if all(c.line is not line for line, _, _ in out):
+            out.append((c.line, c.words, c.p))
+    return out
+
+
+def address_candidates(page: Page, spec: _Spec, anchors: list[Anchor], joiner: str) -> list[Cand]:
     """Blocks of 1-6 lines under a name (skipping up to two lines such as a registration
     number), and the lines after an address label."""
     out = []
-    for anchor_rank, (line, words) in enumerate(anchors):
+    for anchor_rank, (line, words, p) in enumerate(anchors):
         block = _block_below(page, line, words, 9)
         if not block:
             continue
         for s in range(0, min(4, len(block))):
             for n in range(1, min(6, len(block) - s) + 1):
                 lines = block[s : s + n]
-                if any(_CONTACT.search(_text(x)) or _PHONE_LINE.fullmatch(_text(x)) for x in lines):
-                    break  # contacts end an address (a phone number alone on its line too)
-                out.append(_address(page, spec, anchor_rank, line, block, s, n, joiner))
+                if any(_ends_address(x) for x in lines):
+                    break
+                cand = _address(page, spec, anchor_rank, line, block, s, n, joiner)
+                cand.feats["anchor_p"] = p
+                out.append(cand)
     _relative(out)
     return out
+
+
+def _ends_address(words: list[_W]) -> bool:
+    """Lines no address holds: contacts (a phone number alone on its line too), a document
+    title ("TAX INVOICE"), a registration or tax number ("Co. No. 419060-A")."""
+    text = _text(words)
+    return bool(
+        _CONTACT.search(text)
+        or _PHONE_LINE.fullmatch(text)
+        or titled(t for w in words for t in w.toks)
+        or _regno(words, strict=True)
+    )
 
 
 def _address(
@@ -683,7 +710,7 @@ def _address(
         "next_contact": float(nxt is not None and bool(_CONTACT.search(_text(nxt)))),
         "next_regno": float(nxt is not None and _regno(nxt)),
         "next_digits": float(nxt is not None and any(c.isdigit() for c in _text(nxt))),
-        "next_title": float(nxt is not None and all(set(w.toks) <= _TITLES for w in nxt if w.toks)),
+        "next_title": float(nxt is not None and titled(t for w in nxt for t in w.toks)),
         "next_colon": float(nxt is not None and any(w.text.endswith(":") for w in nxt)),
         "skipped_regno": float(bool(skipped) and all(_regno(x) for x in skipped)),
         "skipped_legal": float(any(legal_form(x) for x in skipped)),

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date
 from statistics import median
 from typing import Any
@@ -122,6 +123,10 @@ def qualifier(words: list[_W]) -> float:
     return float(bool(toks & _INCLUSIVE)) - float(bool(toks & _EXCLUSIVE))
 
 
+def _key(toks: Sequence[str]) -> str:
+    return "\x00" + "\x00".join(toks) + "\x00"
+
+
 class Page:
     """Per-document facts the features read: heights, amounts, dates, label phrases."""
 
@@ -150,6 +155,9 @@ class Page:
         self._labels: dict[tuple[int, int, int, tuple[str, ...]], Any] = {}
         self.memo: dict[str, Any] = {}  # field-independent candidates, per group
         self.line_toks = [tuple(t for w in ln.words for t in w.toks) for ln in doc.lines]
+        # each line's tokens as one string, "\x00"-delimited: a phrase is on a line when its
+        # own such string is a substring (a C search, not a Python loop over positions)
+        self.line_keys = [_key(lt) for lt in self.line_toks]
         self.rank = {id(ln): k for lines in self.by_page.values() for k, ln in enumerate(lines)}
         self.amounts = self._all_amounts()
         self.amount_counts = Counter(round(v, 2) for v, _, _ in self.amounts)

@@ -362,18 +362,19 @@ class _Work:
         parents: dict[str, str | None],
         parent: str | None,
         spec: _Spec,
-    ) -> list[tuple[Any, list[Any]]]:
-        """Where an address hangs: its party's chosen name (or the likeliest names)."""
+    ) -> list[C.Anchor]:
+        """Where an address hangs: under its party's likeliest names (the chosen one first;
+        the runner-up too, so that a missed name does not take the address with it)."""
         role = C.role_of(spec, parent)
         for path, cands in ranked.items():
             if groups.get(path) != "name" or not cands:
                 continue
             if parents.get(path) == parent or (role and C.role_of(spec, parents[path]) == role):
-                return [(c.line, c.words) for c in cands[:1]]
+                return C.anchors_of(cands)
         # no name field: the likeliest name-like phrases of the party (the vendor by default)
         probe = _Spec(f"{spec.path}#name", "name", "str", False, [], concept=role or "vendor")
         cands = self._ranked(C.name_candidates(self.page, probe, role or "vendor"), "name")
-        return [(c.line, c.words) for c in cands[:1]]
+        return C.anchors_of(cands)
 
     # ---- fields read next to their labels -----------------------------------------------------
     def _by_label(

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 from docintel.engines.cpu.labels import _Finder, _Labels, _Occ
 from docintel.engines.cpu.parse import _parse, _truncate
 from docintel.engines.cpu.schema import _concept, _Spec, _spec
-from docintel.engines.cpu.vocab import _CONCEPTS, _LEGAL, _TITLES
+from docintel.engines.cpu.vocab import _CONCEPTS, _LEGAL, titled
 from docintel.engines.cpu.words import _CONTACT, _W, _clean, _contains, _Doc, _Line, _overlap, _text
 
 
@@ -146,7 +146,7 @@ class _Parties:
                 if any(id(w) in taken for w in words):
                     continue
                 if any(
-                    o.a < b and o.b > a and not {t for w in o.words for t in w.toks} <= _TITLES
+                    o.a < b and o.b > a and not titled(t for w in o.words for t in w.toks)
                     for o in self.labels.on(line)
                 ):
                     continue  # a label ("Invoice no.:"), not a title ("... Invoice")
@@ -262,9 +262,9 @@ class _Parties:
 def _trim_title(words: list[_W]) -> list[_W]:
     """A phrase without document-title words at its ends ("Amazon Web Services Invoice")."""
     ws = list(words)
-    while ws and ws[-1].toks and set(ws[-1].toks) <= _TITLES:
+    while ws and titled(ws[-1].toks):
         ws.pop()
-    while ws and ws[0].toks and set(ws[0].toks) <= _TITLES:
+    while ws and titled(ws[0].toks):
         ws.pop(0)
     return ws
 

@@ -28,17 +28,17 @@ def invisible_layer(page: Page) -> bool:
         return False
     try:
         with page.document._lock:
-            traces = pdf.get_texttrace()
             images = pdf.get_image_info()
+            area = page.raw_width * page.raw_height
+            boxes = (i["bbox"] for i in images)
+            if max(((b[2] - b[0]) * (b[3] - b[1]) for b in boxes), default=0) < 0.5 * area:
+                return False  # no scan under the text: skip the costly trace
+            traces = pdf.get_texttrace()
     except Exception:
         return False
     chars = sum(len(t["chars"]) for t in traces)
     hidden = sum(len(t["chars"]) for t in traces if t.get("type") == 3)
-    if not chars or hidden < 0.8 * chars:
-        return False
-    area = page.raw_width * page.raw_height
-    covered = max(((b[2] - b[0]) * (b[3] - b[1]) for b in (i["bbox"] for i in images)), default=0)
-    return covered >= 0.5 * area
+    return bool(chars) and hidden >= 0.8 * chars
 
 
 def reread(page: Page) -> list[Word]:

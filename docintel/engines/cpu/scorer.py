@@ -63,7 +63,8 @@ class _Trees:
             return []
         width = len(self.features)
         names = self.features
-        x = np.array([[r.get(k, 0.0) for k in names] for r in rows], dtype=np.float64).ravel()
+        zeros = [0.0] * width  # r.get(name, 0.0) for every name, as map's second argument
+        x = np.array([list(map(r.get, names, zeros)) for r in rows], dtype=np.float64).ravel()
         if not len(self.starts):
             return [1.0 / (1.0 + math.exp(-self.base))] * len(rows)
         node = np.repeat(self.starts[:, None], len(rows), axis=1)  # (trees, rows)

@@ -86,9 +86,9 @@ def rows(
         want = _get(expected, path)
         if want is None and not _known(expected, path):
             continue  # not labelled: nothing says whether it is printed
-        group = cands[0].group if cands else None
-        if group is None:
+        if not cands:
             continue
+        group = cands[0].group
         labels = [int(matches(group, want, c.value)) for c in cands]
         if group in ("name", "address") and want is not None and not any(labels):
             scores = [_close(want, c.value) for c in cands]
@@ -116,13 +116,13 @@ def _all_candidates(work: _Work, filled: Any, expected: dict[str, Any]) -> dict[
     out: dict[str, list[C.Cand]] = {}
     ranked: dict[str, list[C.Cand]] = filled.ranked
     for path, cands in ranked.items():
-        group = cands[0].group if cands else None
-        if group is None:
-            continue
         spec = _leaf_spec(work.schema, path)
         if spec is None:
             continue
         parent = path.split(".")[0] if "." in path else None
+        group = C.group_of(spec, parent)  # by the field: a field may have no candidate today
+        if group is None:
+            continue
         if group == "amount":
             out[path] = C.amount_candidates(work.page, spec)
         elif group == "date":
@@ -132,18 +132,17 @@ def _all_candidates(work: _Work, filled: Any, expected: dict[str, Any]) -> dict[
         elif group == "name":
             out[path] = C.name_candidates(work.page, spec, C.role_of(spec, parent))
         else:
-            anchors = [(c.line, c.words) for c in cands[:0]]
+            anchors: list[C.Anchor] = []
             for npath, ncands in ranked.items():
-                if not ncands or ncands[0].group != "name":
+                nspec = _leaf_spec(work.schema, npath)
+                if not ncands or nspec is None or C.group_of(nspec, parent) != "name":
                     continue
                 same = (npath.split(".")[0] == parent) if parent else "." not in npath
                 if not same:
                     continue
-                anchors.append((ncands[0].line, ncands[0].words))
                 want = _get(expected, npath)
                 right = [c for c in ncands if want is not None and matches("name", want, c.value)]
-                if right and right[0] is not ncands[0]:
-                    anchors.append((right[0].line, right[0].words))
+                anchors = C.anchors_of(ncands, right[0] if right else None)
                 break
             if anchors:
                 joiner = ", " if "comma" in (spec.description or "").lower() else " "

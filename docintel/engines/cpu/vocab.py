@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from functools import lru_cache
+
 # fmt: off
 # Field names that mean the same thing map to one concept...
 _CONCEPTS: dict[str, tuple[str, ...]] = {
@@ -258,15 +261,30 @@ _REGISTRATION = {
 }  # fmt: skip
 
 
-# Document titles: not a vendor name.
+# Document titles: not a vendor name, and no part of an address.
 _TITLES = {
     "invoice", "invoices", "tax", "bill", "rechnung", "factuur", "facture", "fattura",
     "factura", "receipt", "quittung", "credit", "note", "gutschrift", "statement", "original",
     "copy", "proforma", "pro", "forma", "commercial", "kassenbon", "bon", "recu", "simplified",
     "cash", "sales", "official", "duplicate", "reprint", "customer", "merchant", "order",
     "quotation", "delivery", "ticket", "fatura", "faktura", "lasku", "resit",
-    "rasmi", "cukai", "quittance", "scontrino", "ricevuta", "kvitto", "kuitti",
+    "rasmi", "cukai", "quittance", "scontrino", "ricevuta", "kvitto", "kuitti", "recibo",
+    "talao", "paragon", "fiskalny", "rachunek", "kassabon", "bonnetje", "kvittering", "boleta",
 }  # fmt: skip
+
+
+@lru_cache(maxsize=8192)
+def _title_token(tok: str) -> bool:
+    return tok in _TITLES or any(
+        tok[:i] in _TITLES and _title_token(tok[i:]) for i in range(2, len(tok) - 1)
+    )
+
+
+def titled(toks: Iterable[str]) -> bool:
+    """Tokens that only spell a document title, words apart or glued ("tax invoice",
+    "taxinvoice", "CASHSALES"): a title, not a name and not part of an address."""
+    toks = tuple(toks)
+    return bool(toks) and all(_title_token(t) for t in toks)
 
 
 _NUMBER_WORDS = {"no", "nr", "n", "num", "number", "nummer", "numero", "nro", "nos"}

@@ -47,18 +47,19 @@ class _Line:
     page: int
     no: int = 0  # position among the page's lines, top to bottom
     segments: list[tuple[int, int]] = field(default_factory=list)  # word index ranges [a, b)
+    # top, bottom, median word height: read thousands of times per document, so kept
+    y0: float = field(init=False, default=0.0)
+    y1: float = field(init=False, default=0.0)
+    h: float = field(init=False, default=1.0)
 
-    @property
-    def y0(self) -> float:
-        return min(w.y0 for w in self.words)
+    def __post_init__(self) -> None:
+        self.measure()
 
-    @property
-    def y1(self) -> float:
-        return max(w.y1 for w in self.words)
-
-    @property
-    def h(self) -> float:
-        return sorted(w.h for w in self.words)[len(self.words) // 2]
+    def measure(self) -> None:
+        """Bounds and height again, after the words changed."""
+        self.y0 = min(w.y0 for w in self.words)
+        self.y1 = max(w.y1 for w in self.words)
+        self.h = sorted(w.h for w in self.words)[len(self.words) // 2]
 
     def segment_of(self, i: int) -> tuple[int, int]:
         return next(s for s in self.segments if s[0] <= i < s[1])
@@ -131,6 +132,7 @@ def _build_lines(words: list[_W], page: int) -> list[_Line]:
             y0, y1 = line.y0, line.y1
             if y0 <= w.cy <= y1 and w.y0 <= (y0 + y1) / 2 <= w.y1:
                 line.words.append(w)
+                line.y0, line.y1 = min(y0, w.y0), max(y1, w.y1)
                 break
         else:
             lines.append(_Line([w], page))
@@ -138,6 +140,7 @@ def _build_lines(words: list[_W], page: int) -> list[_Line]:
     for n, line in enumerate(lines):
         line.words.sort(key=lambda w: w.x0)
         _join_groups(line.words)
+        line.measure()
         line.no = n
         line.segments = _segments(line.words)
     return lines

@@ -75,11 +75,25 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
     if upper:
         merchant = merchant.upper()
     addr = [U(x) for x in _address(rng, lang)]
+    if lang in ("en", "ms") and rng.random() < 0.25:  # a unit in a building or mall first
+        place = "".join(rng.choice(SYLLABLES) for _ in range(2)).upper()
+        addr.insert(0, U(rng.choice([
+            f"UNIT G-{rng.randint(1, 40)}, GROUND FLOOR,",
+            f"LOT {rng.randint(1, 3)}F-{rng.randint(1, 99):02d}, {rng.randint(1, 3)}ST FLR, {place} MALL,",
+            f"LEVEL {rng.randint(1, 12)}, WISMA {place},",
+        ])))  # fmt: skip
+    if rng.random() < 0.3:  # lines that end in a comma, as printed
+        addr = [a if a.endswith(",") or i == len(addr) - 1 else a + "," for i, a in enumerate(addr)]
+    title = U(_pick(rng, lang, "receipt"))
+    title_at = rng.choice(["top", "under", "apart", "apart", "apart", "apart"])
     y = 24.0
     size = rng.choice([7.0, 7.5, 8.0])
     center = rng.random() < 0.75
     ax = W / 2 if center else x0
     al = "center" if center else "left"
+    if title_at == "top":  # the document's title above the shop's name
+        c.text(W / 2, y, title, size + 1, bold=True, align="center")
+        y += 14
     if layout == "brand":
         c.text(ax, y, U(merchant.split()[0]), size + 5, bold=True, align=al)
         y += 16
@@ -128,6 +142,14 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         else:
             c.text(ax, y, line, size, align=al)
         y += 10
+    if title_at == "under":  # the title right under the address, no gap
+        c.text(W / 2, y, title, size, bold=rng.random() < 0.5, align="center")
+        y += 10
+    elif rng.random() < 0.15:  # a registration number right under the address
+        number = f"{rng.randint(100000, 9999999)}-{rng.choice('AHKMPTUVWX')}"
+        c.text(ax, y, rng.choice([f"CO. NO: {number}", f"({number})", f"ROC NO.: {number}"]),
+               size, align=al)  # fmt: skip
+        y += 10
     if rng.random() < 0.8:
         tel = f"{U(_pick(rng, lang, 'tel'))}: 0{rng.randint(1, 9)}-{rng.randint(1000000, 9999999)}"
         if rng.random() < 0.3:  # the number alone
@@ -139,9 +161,12 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
     if rng.random() < 0.6:
         c.text(ax, y, f"{U(_pick(rng, lang, 'taxid'))}: {_taxid(rng, lang)}", size, align=al)
         y += 10
-    y += 8
-    c.text(W / 2, y, U(_pick(rng, lang, "receipt")), size + 1, bold=True, align="center")
-    y += 16
+    if title_at == "apart":
+        y += 8
+        c.text(W / 2, y, title, size + 1, bold=True, align="center")
+        y += 16
+    else:
+        y += 6
     docno = _id(rng)
     meta_style = rng.random()
     if meta_style < 0.4:
