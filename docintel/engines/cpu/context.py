@@ -324,11 +324,14 @@ class Page:
         out = []
         for ln in self.doc.lines:
             taken: set[int] = set()
+            digits = [any(c.isdigit() for c in w.text) for w in ln.words]
             for i in range(len(ln.words)):
                 if i in taken:
                     continue
                 best = None
                 for n in range(1, min(5, len(ln.words) - i) + 1):
+                    if not any(digits[i : i + n]):
+                        continue  # every date has a digit (a day or a year)
                     span = ln.words[i : i + n]
                     text = " ".join(w.text for w in span)
                     ds = parse_dates(text, whole=n > 1)
