@@ -299,6 +299,39 @@ def test_the_customer_block_is_not_the_vendor() -> None:
     assert value["customer"]["name"] == "Huber Baustoffe GmbH"
 
 
+def test_a_customer_block_never_names_the_vendor_even_with_no_other_legal_name() -> None:
+    # the vendor prints its name only as a plain title; the customer's block has the only legal
+    # form on the page: a likelier-looking name, still the customer's
+    lines = [
+        (40, 60, "Nordlicht Hosting", 20),
+        (40, 110, "Bill to Address:", 9),
+        (40, 122, "Huber Baustoffe GmbH", 11),
+        (40, 134, "Ringstraße 4", 9),
+        (40, 145, "80331 München", 9),
+        (380, 160, "Invoice no.", 9),
+        (470, 160, "SE-5512", 9),
+        (380, 172, "Date", 9),
+        (470, 172, "2024-05-03", 9),
+        *ITEMS,
+        (360, 384, "Total", 9),
+        (500, 384, "100.00", 9),
+    ]
+    value = _fill(Invoice, lines)
+    assert value["vendor"]["name"] != "Huber Baustoffe GmbH"
+    assert value["customer"]["name"] == "Huber Baustoffe GmbH"
+    # and whatever a scorer says: a name under the other party's label is never chosen
+    from docintel.engines.cpu.candidates import Cand
+    from docintel.engines.cpu.fill import _other_party
+
+    def name(**feats: float) -> Cand:
+        return Cand("vendor.name", "name", "X", [], None, feats)  # type: ignore[arg-type]
+
+    assert _other_party(name(role_vendor=1, block_customer=0.67))
+    assert _other_party(name(role_customer=1, block_vendor=1.0))
+    assert not _other_party(name(role_vendor=1, block_customer=0.67, block_vendor=1.0))
+    assert not _other_party(name(role_vendor=1, block_vendor=1.0))
+
+
 # ---- selection under the checks, feedback, partial results -----------------------------------
 
 
@@ -781,6 +814,14 @@ def test_an_address_is_looked_for_under_the_runner_up_name_too() -> None:
     got = anchors_of(names)
     assert ANCHORS == 2 and [a[0] for a in got] == ln[:2] and [a[2] for a in got] == [0.9, 0.5]
     assert [a[0] for a in anchors_of(names, right=names[2])] == ln  # training: the right one too
+
+
+def test_cash_handed_over_under_a_label_that_reads_like_the_total() -> None:
+    # "TOTAL PAID 50.00" is the cash handed over: 50.00 - 28.15 change = 21.85, printed above
+    body = ["05/03/2018 10:11", "MILK 1L\t6.50", "RICE 5KG\t15.35", "GRAND TOTAL\t21.85",
+            "TOTAL PAID\tRM50.00", "CHANGE\t28.15"]  # fmt: skip
+    value = fill(Receipt, docintel.load(_receipt(body, RECEIPT_HEAD)).pages)
+    assert value["total"] == pytest.approx(21.85)
 
 
 def test_a_label_glued_to_its_amount() -> None:

@@ -156,6 +156,7 @@ def _amount_base(page: Page) -> list[tuple[float, _W, _Line, int, dict[str, floa
     by_line: dict[int, list[tuple[float, _W]]] = {}
     for v, w, ln in page.amounts:
         by_line.setdefault(id(ln), []).append((v, w))
+    tendered, before_change = _tender(page, by_line, set(values))
     for v, w, ln in page.amounts:
         a = page.index_of[id(w)]
         feats = page.position(ln, [w])
@@ -191,11 +192,44 @@ def _amount_base(page: Page) -> list[tuple[float, _W, _Line, int, dict[str, floa
                 "in_sum": float(key in parts),
                 "cents_rank": cents_rank.get(key, 99) if _CENTS.search(text) else 99,
                 "cents_rel": key / cents[0] if cents and cents[0] else 0.0,
+                "tendered": float(id(w) in tendered),
+                "before_change": float(id(w) in before_change),
             }
         )
         out.append((v, w, ln, a, feats))
     page.memo["amount"] = out
     return out
+
+
+def _tender(
+    page: Page, by_line: dict[int, list[tuple[float, _W]]], values: set[float]
+) -> tuple[set[int], set[int]]:
+    """Words of amounts handed over and of amounts paid, by arithmetic, whatever the labels say
+    ("TOTAL PAID 50.00" is often the cash handed over): an amount with one under it (the change)
+    whose difference is printed a few lines above is tendered; that difference is paid. Only
+    lines holding one amount count."""
+    tendered: set[int] = set()
+    paid: set[int] = set()
+    for lines in page.by_page.values():
+        # summary rows print one amount each (item rows several: their sums are not change)
+        rows = [r if len(r) == 1 else [] for r in (by_line.get(id(ln), []) for ln in lines)]
+        for k, row in enumerate(rows):
+            below = [g for r in rows[k + 1 : k + 4] for g, _ in r if g > 0]
+            for v, w in row:
+                for g in below:
+                    rest = round(abs(v) - g, 2)
+                    if rest <= 0 or rest == g or rest not in values:
+                        continue
+                    above = [
+                        x
+                        for r in rows[max(0, k - 8) : k]
+                        for u, x in r
+                        if abs(abs(u) - rest) < 0.005
+                    ]
+                    if above:
+                        tendered.add(id(w))
+                        paid.update(id(x) for x in above)
+    return tendered, paid
 
 
 _CENTS = re.compile(r"\d[.,]\d{2}\D{0,4}$")

@@ -40,9 +40,6 @@ _PERCENT = re.compile(r"^\(?[+-]?\d+(?:[.,]\d+)?\s*%\)?[.,;:]?$")
 _TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3])[:.h]([0-5]\d)(?::([0-5]\d))?(?!\d)")
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")  # "10.17" is an amount
 _POSTCODE = re.compile(r"(?<![\d\w])\d{4,6}(?![\d\w])")
-_REGNO = re.compile(
-    r"^\(?\s*(?:co\.?\s*)?(?:reg|no|company|roc|gst|sst|uen|crn)?[\w.\s:-]*\d[\w-]*\s*\)?$", re.I
-)
 _BRACKETS = re.compile(r"[(\[{][^)\]}]*[)\]}]")
 _CURRENCY_TOKENS = {c.lower() for c in COMMON_CURRENCIES} | {"rm", "rs", "eur", "usd"}
 

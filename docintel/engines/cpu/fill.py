@@ -125,6 +125,16 @@ def _issuer_missing(filled: Filled) -> bool:
     return False
 
 
+def _other_party(c: C.Cand) -> bool:
+    """A name in a block the other party's label heads ("Bill to" over it, wanted: the vendor):
+    whatever the scorer learned, that block names someone else."""
+    f = c.feats
+    mine, theirs = ("vendor", "customer") if f.get("role_vendor") else ("customer", "vendor")
+    if not (f.get("role_vendor") or f.get("role_customer")):
+        return False
+    return f.get(f"block_{theirs}", 0.0) >= 0.5 and f.get(f"block_{mine}", 0.0) < 0.5
+
+
 class _Work:
     """One fill: the document, its labels, candidates and choices."""
 
@@ -306,7 +316,7 @@ class _Work:
     def _ranked(self, cands: list[C.Cand], group: str) -> list[C.Cand]:
         probs = self.scorer.predict(group, [c.feats for c in cands])
         for c, p in zip(cands, probs, strict=True):
-            c.p = p
+            c.p = 0.0 if _other_party(c) else p
         best: dict[Any, C.Cand] = {}
         for c in sorted(cands, key=lambda c: -c.p):
             kept = best.setdefault(c.key, c)

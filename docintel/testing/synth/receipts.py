@@ -9,6 +9,7 @@ from docintel.testing.synth.canvas import _Canvas, _pick
 from docintel.testing.synth.tables import (
     ITEMS,
     LANGUAGES,
+    LEGAL,
     LOCALE,
     RECEIPT_LAYOUTS,
     SYLLABLES,
@@ -25,6 +26,12 @@ from docintel.testing.synth.values import (
     _person,
     _taxid,
 )
+
+
+def legal_form_at(words: list[str]) -> bool:
+    """The words are a legal form of some country (the generator's own list)."""
+    text = " ".join(words).upper()
+    return any(text == form.upper() for forms in LEGAL.values() for form in forms)
 
 
 def _noise(rng: random.Random, s: str, level: float) -> str:
@@ -105,8 +112,10 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
     regno = f"({rng.randint(100000, 9999999)}{rng.choice(['-', ' '])}{rng.choice('AHKMPTUVWX')})"
     words = merchant.split()
     where = rng.random()
-    if len(words) >= 3 and where < 0.2:  # the name over two lines ("POPULAR BOOK" / "CO. SDN BHD")
-        cut = rng.randint(1, len(words) - 1)
+    if len(words) >= 3 and where < 0.25:  # the name over two lines ("POPULAR BOOK" / "CO. SDN BHD")
+        # anywhere, or before its legal form (the second line alone then reads like a name)
+        legal = next((k for k in range(1, len(words)) if legal_form_at(words[k:])), None)
+        cut = legal if legal is not None and rng.random() < 0.6 else rng.randint(1, len(words) - 1)
         c.text(ax, y, " ".join(words[:cut]), name_size + rng.choice([0, 2]), bold=bold, align=al)
         y += 14
         c.text(ax, y, " ".join(words[cut:]), name_size, bold=bold, align=al)
@@ -231,7 +240,11 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         rows.append((_pick(rng, lang, "paid"), paid))
     else:
         rows.append((total_label, paid))
-    rows.append((_pick(rng, lang, "cash"), cash))
+    # the cash handed over, at times under a label that reads like the amount paid
+    tender = _pick(rng, lang, "cash")
+    if rng.random() < 0.35:
+        tender = _pick(rng, lang, "paid") if lang != "en" else rng.choice(["TOTAL PAID", "PAID"])
+    rows.append((tender, cash))
     rows.append((_pick(rng, lang, "change"), round(cash - paid, 2)))
     glue = rng.random() < 0.2
     garble = rng.random() < 0.3

@@ -205,7 +205,8 @@ LEGAL = {
     "nl": ["B.V.", "N.V.", "VOF"], "es": ["S.L.", "S.A.", "S.A. de C.V."],
     "it": ["S.p.A.", "S.r.l.", "S.a.s."], "pt": ["Lda.", "S.A.", "Ltda."],
     "sv": ["AB", "Oy", "ApS", "A/S", "AS"], "pl": ["Sp. z o.o.", "S.A."],
-    "ms": ["SDN BHD", "SDN. BHD.", "S/B", "BHD", "ENTERPRISE", "TRADING", "PLT"],
+    "ms": ["SDN BHD", "SDN. BHD.", "S/B", "BHD", "ENTERPRISE", "TRADING", "PLT",
+           "CO. (M) SDN BHD", "(M) SDN BHD", "CO. SDN BHD"],
 }
 SYLLABLES = ("nor lin ka ve ra to mi san del bor tek mar lo fen qua zi pe ru hal dan kor wes "
              "ost gra vin tal mek sol ber cam dor fal gen hor jus kel lum nex pra rio sta tur "
