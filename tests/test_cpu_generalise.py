@@ -276,6 +276,17 @@ def test_legal_forms_of_many_countries(name: str) -> None:
 # ---- parties --------------------------------------------------------------------------------
 
 
+NUMBER_DATE_ITEMS_TOTAL: list[Line] = [
+    (380, 160, "Invoice no.", 9),
+    (470, 160, "SE-5512", 9),
+    (380, 172, "Date", 9),
+    (470, 172, "2024-05-03", 9),
+    *ITEMS,
+    (360, 384, "Total", 9),
+    (500, 384, "100.00", 9),
+]
+
+
 def test_the_customer_block_is_not_the_vendor() -> None:
     lines = [
         (40, 60, "INVOICE", 20),
@@ -286,13 +297,7 @@ def test_the_customer_block_is_not_the_vendor() -> None:
         (380, 100, "Lindqvist Verktyg AB", 11),
         (380, 112, "Storgatan 12", 9),
         (380, 123, "114 51 Stockholm", 9),
-        (380, 160, "Invoice no.", 9),
-        (470, 160, "SE-5512", 9),
-        (380, 172, "Date", 9),
-        (470, 172, "2024-05-03", 9),
-        *ITEMS,
-        (360, 384, "Total", 9),
-        (500, 384, "100.00", 9),
+        *NUMBER_DATE_ITEMS_TOTAL,
     ]
     value = _fill(Invoice, lines)
     assert value["vendor"]["name"] == "Lindqvist Verktyg AB"
@@ -308,13 +313,7 @@ def test_a_customer_block_never_names_the_vendor_even_with_no_other_legal_name()
         (40, 122, "Huber Baustoffe GmbH", 11),
         (40, 134, "Ringstraße 4", 9),
         (40, 145, "80331 München", 9),
-        (380, 160, "Invoice no.", 9),
-        (470, 160, "SE-5512", 9),
-        (380, 172, "Date", 9),
-        (470, 172, "2024-05-03", 9),
-        *ITEMS,
-        (360, 384, "Total", 9),
-        (500, 384, "100.00", 9),
+        *NUMBER_DATE_ITEMS_TOTAL,
     ]
     value = _fill(Invoice, lines)
     assert value["vendor"]["name"] != "Huber Baustoffe GmbH"
