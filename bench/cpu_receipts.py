@@ -208,8 +208,8 @@ def held_out(n: int) -> dict[str, dict[str, tuple[int, int]]]:
     from docintel.testing import synth
 
     meta = get_scorer().meta
-    layouts = set(meta.get("layouts") or [])
-    languages = set(meta.get("languages") or [])
+    layouts = sorted(meta.get("layouts") or [])  # sorted: a set's order changes per process
+    languages = sorted(meta.get("languages") or [])
     new_layouts = tuple(
         x for x in synth.INVOICE_LAYOUTS + synth.RECEIPT_LAYOUTS if x not in layouts
     )

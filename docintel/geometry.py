@@ -6,6 +6,7 @@ y growing downwards (as pymupdf reports them). Image pages use their DPI (72 whe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -81,3 +82,28 @@ class BBox:
     def of(cls, box: tuple[float, float, float, float] | list[float]) -> BBox:
         x0, y0, x1, y1 = (float(v) for v in box)
         return cls(min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1))
+
+
+def visual_lines(boxes: Sequence[tuple[float, float, float, float]]) -> list[list[int]]:
+    """How words make lines, for every reader of the page (text layer, OCR, layout, the CPU
+    engine): the indices of ``boxes`` (x0, y0, x1, y1) grouped into visual lines, top to
+    bottom, each left to right. A box joins a line when its vertical centre lies within the
+    line's extent and the line's middle within the box (a word a little lower than the one
+    before it still joins; one a line lower does not); the last four lines are candidates."""
+    order = sorted(range(len(boxes)), key=lambda i: (boxes[i][1] + boxes[i][3], boxes[i][0]))
+    lines: list[list[int]] = []
+    spans: list[tuple[float, float]] = []
+    for i in order:
+        _, y0, _, y1 = boxes[i]
+        cy = (y0 + y1) / 2
+        for k in range(len(lines) - 1, max(-1, len(lines) - 5), -1):
+            top, bottom = spans[k]
+            if top <= cy <= bottom and y0 <= (top + bottom) / 2 <= y1:
+                lines[k].append(i)
+                spans[k] = (min(top, y0), max(bottom, y1))
+                break
+        else:
+            lines.append([i])
+            spans.append((y0, y1))
+    rank = sorted(range(len(lines)), key=lambda k: spans[k][0])
+    return [sorted(lines[k], key=lambda i: boxes[i][0]) for k in rank]

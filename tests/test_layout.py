@@ -183,3 +183,17 @@ def test_fixture_diagram_and_note() -> None:
     page = docintel.load(FIXTURES / "note-handwriting.png")[0]
     kinds = [r.kind for r in page.regions]
     assert kinds.count(RegionKind.HANDWRITING) > kinds.count(RegionKind.TEXT)
+
+
+def test_words_make_lines_one_way_for_every_reader() -> None:
+    # one rule for the text layer, OCR, layout and the CPU engine (geometry.visual_lines)
+    from docintel.geometry import visual_lines
+
+    boxes = [
+        (200, 10, 260, 20),  # "Total", a little lower than the word left of it
+        (10, 8, 80, 19),  # "Invoice"
+        (10, 22, 80, 33),  # the next line
+        (100, 23, 180, 35),  # and a word of it, a little lower again
+    ]
+    assert visual_lines(boxes) == [[1, 0], [2, 3]]
+    assert visual_lines([]) == []

@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from docintel.document import Page, PageKind, Region, RegionKind, Word
-from docintel.geometry import BBox
+from docintel.geometry import BBox, visual_lines
 from docintel.render.pdfguard import pdf_errors
 
 if TYPE_CHECKING:
@@ -270,17 +270,11 @@ def _stream_tables(words: list[Word]) -> list[tuple[BBox, float]]:
 
 
 def _rows(words: list[Word]) -> list[list[BBox]]:
-    """Words grouped into visual rows, each row split into cells at wide gaps."""
-    rows: list[list[Word]] = []
-    for w in sorted(words, key=lambda w: (w.bbox.center[1], w.bbox.x0)):
-        last = rows[-1] if rows else None
-        if last and abs(w.bbox.center[1] - last[0].bbox.center[1]) < 0.5 * last[0].bbox.height:
-            last.append(w)
-        else:
-            rows.append([w])
+    """Words grouped into visual rows (``geometry.visual_lines``), split into cells at wide
+    gaps."""
     out = []
-    for row in rows:
-        row.sort(key=lambda w: w.bbox.x0)
+    for idx in visual_lines([w.bbox.as_tuple() for w in words]):
+        row = [words[i] for i in idx]
         gap = 0.75 * median(w.bbox.height for w in row)
         cells = [row[0].bbox]
         for w in row[1:]:

@@ -44,7 +44,7 @@ from statistics import median
 from typing import TYPE_CHECKING, Any
 
 from docintel.errors import EngineUnavailable
-from docintel.geometry import BBox
+from docintel.geometry import BBox, visual_lines
 from docintel.settings import available_cores
 
 if TYPE_CHECKING:
@@ -267,28 +267,13 @@ def _to_words(segments: list[_Segment], page: Page, longest_side: int) -> list[W
     segments = [s for s in segments if s[1]]
     if not segments:
         return []
-    lines: list[list[_Segment]] = []
-    refs: list[BBox] = []  # each line's first segment: what later segments must align with
-    spans: list[tuple[float, float]] = []  # vertical extent of each line
-    for seg in sorted(segments, key=lambda s: s[0].center[1]):
-        box = seg[0]
-        for k in range(len(lines) - 1, max(-1, len(lines) - 4), -1):  # the last few lines
-            ref = refs[k]
-            # Same line when each box's vertical centre lies inside the other: a tall title
-            # beside two small address lines joins neither, rather than merging them.
-            if ref.y0 <= box.center[1] <= ref.y1 and box.y0 <= ref.center[1] <= box.y1:
-                lines[k].append(seg)
-                spans[k] = (min(spans[k][0], box.y0), max(spans[k][1], box.y1))
-                break
-        else:
-            lines.append([seg])
-            refs.append(box)
-            spans.append((box.y0, box.y1))
-    order = sorted(range(len(lines)), key=lambda k: (spans[k][0] + spans[k][1]) / 2)
-    line_height = median(spans[k][1] - spans[k][0] for k in order) or 1.0
+    boxes = [s[0].as_tuple() for s in segments]
+    lines = [[segments[i] for i in idx] for idx in visual_lines(boxes)]
+    spans = [(min(s[0].y0 for s in ln), max(s[0].y1 for s in ln)) for ln in lines]
+    line_height = median(bottom - top for top, bottom in spans) or 1.0
     words: list[Word] = []
     block, line, prev_bottom = 0, 0, None
-    for k in order:
+    for k in range(len(lines)):
         top, bottom = spans[k]
         if prev_bottom is not None:
             if top - prev_bottom > 0.8 * line_height:

@@ -122,6 +122,8 @@ def _currency_of(text: str) -> str | None:
 
 
 _AMOUNT_START = re.compile(r"^[-+(]?\d")
+_UNIT = re.compile(r"\(([A-Za-z]{2,3})\)[:.]?")
+_GLUED_CODE = re.compile(r"^([A-Za-z]{2,3})\.?(?=\d)")
 
 
 def _page_currency(doc: _Doc) -> str | None:
@@ -132,12 +134,21 @@ def _page_currency(doc: _Doc) -> str | None:
             t = w.text
             nxt = line.words[i + 1].text if i + 1 < len(line.words) else ""
             word = t.strip(".:")
-            # a short currency word right before an amount ("Rs 40.00", "RM 9.90", "kr 120");
-            # three capitals are codes, counted below
+            # a short currency word beside an amount ("Rs 40.00", "RM 9.90", "120 kr"); three
+            # capitals are codes, counted below
             short = word.isascii() and word.isalpha() and len(word) in (2, 3)
             short = short and not (len(word) == 3 and word.isupper())
-            if short and _AMOUNT_START.match(nxt) and (codes := currency_codes(word)):
+            prev = line.words[i - 1].text if i else ""
+            beside = _AMOUNT_START.match(nxt) or re.search(r"\d$", prev)  # "RM 9.90", "120 kr"
+            if short and beside and (codes := currency_codes(word)):
                 votes[codes[0]] += 1
+            glued = _GLUED_CODE.match(t)  # "RM15.40", "Rs.150"
+            if glued and (codes := currency_codes(glued[1])):
+                votes[codes[0]] += 1
+            # a column's unit in brackets: "Amt (RM)", "Betrag (kr)"
+            unit = _UNIT.fullmatch(t)
+            if unit and (codes := currency_codes(unit[1])):
+                votes[codes[0]] += 2
             for tok in re.findall(r"(?<![A-Za-z])[A-Z]{3}(?![A-Za-z])", t):
                 if tok in COMMON_CURRENCIES:
                     votes[tok] += 2

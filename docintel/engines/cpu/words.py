@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from docintel.geometry import visual_lines
 from docintel.text.values import (
     runs,
 )
@@ -125,20 +126,12 @@ _PREFIXED = re.compile(r"^([^\W\d_]{1,8}[.#]+)(\d[\w\-/]*)$")
 
 
 def _build_lines(words: list[_W], page: int) -> list[_Line]:
-    """Group words into visual lines: each word's centre within the other's height."""
-    lines: list[_Line] = []
-    for w in sorted(words, key=lambda w: (w.cy, w.x0)):
-        for line in reversed(lines[-4:]):
-            y0, y1 = line.y0, line.y1
-            if y0 <= w.cy <= y1 and w.y0 <= (y0 + y1) / 2 <= w.y1:
-                line.words.append(w)
-                line.y0, line.y1 = min(y0, w.y0), max(y1, w.y1)
-                break
-        else:
-            lines.append(_Line([w], page))
-    lines.sort(key=lambda ln: ln.y0)
+    """Group words into visual lines (``geometry.visual_lines``), segments within each."""
+    lines = [
+        _Line([words[i] for i in idx], page)
+        for idx in visual_lines([(w.x0, w.y0, w.x1, w.y1) for w in words])
+    ]
     for n, line in enumerate(lines):
-        line.words.sort(key=lambda w: w.x0)
         _join_groups(line.words)
         line.measure()
         line.no = n

@@ -270,7 +270,8 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
         "issue_date": issue.isoformat(),
         "due_date": due.isoformat() if any(k in L[lang]["due"] for k, _ in meta) else None,
         "purchase_order": order,
-        "currency": cur,
+        # printed beside the amounts or after the total's label, or not at all: then unknown
+        "currency": cur if mode != 0 or total_label.endswith(f"({cur})") else None,
         "subtotal": subtotal if has_sub else None,
         "tax": tax,
         "total": total,

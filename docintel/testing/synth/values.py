@@ -93,7 +93,7 @@ def _name(rng: random.Random, lang: str, legal: bool = True) -> str:
         parts.append(rng.choice(BUSINESS))
     if rng.random() < 0.25:
         parts.insert(0, "".join(rng.choice(SYLLABLES) for _ in range(2)).capitalize())
-    if rng.random() < 0.15:
+    if rng.random() < 0.15 and len(parts) > 1:  # "Kel & Dorson Trading"
         parts.insert(len(parts) - 1, "&")
         parts.insert(len(parts) - 1, rng.choice(SYLLABLES).capitalize() + "son")
     if legal:
