@@ -12,6 +12,8 @@ Measures, in one run and the same way for both trees:
   shipped scorer, which was trained on generated documents only and never saw these;
 * (b) this tree with a scorer trained by ``docintel train`` on the receipts themselves,
   5-fold cross-validated: each fold is scored by a scorer that never saw it;
+* the ceiling: the receipts where the right value is among the candidates at all (what a
+  perfect scorer could reach with the same words and candidates);
 * generated documents of layouts and languages the shipped scorer was held out from;
 * seconds per page, born-digital (the invoices) and scanned (the receipts; OCR is cached on
   disk by ``bench/_ocrcache.py`` and shared by both trees, so the figure is the extraction's
@@ -196,6 +198,48 @@ def cross_validate(folds: int, trees: int) -> list[dict]:
     return rows
 
 
+# ---- the ceiling: is the right value among the candidates at all? ----------------------------
+
+
+def ceiling() -> dict[str, tuple[int, int]]:
+    """Per field, the receipts where some candidate is the expected value by SROIE's
+    conventions (what a perfect scorer could reach with these words and candidates)."""
+    sys.path.insert(0, str(HERE))
+    import _ocrcache
+
+    import docintel
+    from docintel.engines.cpu import train as T
+    from docintel.jobs.evaluate import SROIE_MAP, _expected, same_value
+    from docintel.jobs.training import expected_values
+    from docintel.schemas import Receipt
+
+    _ocrcache.install()
+    loose = T.matches
+
+    def exact(group: str, expected: object, value: object) -> bool:
+        if group in ("name", "address"):  # letter for letter, as scored; not the loose match
+            return value is not None and same_value("str", expected, value, "sroie")
+        return loose(group, expected, value)
+
+    T.matches = exact
+    fields = {"company": "name", "date": "date", "address": "address", "total": "amount"}
+    out: dict[str, tuple[int, int]] = {}
+    try:
+        for path in sorted((RECEIPTS / "img").glob("*.jpg")):
+            key_file = _expected(RECEIPTS / "key" / f"{path.stem}.json")
+            want = expected_values(key_file, SROIE_MAP)
+            with docintel.load(path) as doc:
+                rows = T.rows(Receipt, doc.pages, want, fuzzy=2.0)  # no fuzzy labels
+            for key, group in fields.items():
+                if key not in key_file:
+                    continue
+                a, b = out.get(key, (0, 0))
+                out[key] = (a + any(y for _, y, _ in rows.get(group, [])), b + 1)
+    finally:
+        T.matches = loose
+    return out
+
+
 # ---- generated documents of held-out layouts and languages -----------------------------------
 
 
@@ -339,6 +383,15 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in runs.items():
         parts = [f"{d}: {_speed(rows):.3f}" for d, rows in r.items()]
         print(f"  {name:<16} " + "  ".join(parts))
+    if not args.skip_cv:
+        top = ceiling()
+        print()
+        print("ceiling: receipts where the right value is among the candidates (same words)")
+        for key in RECEIPT_FIELDS:
+            a, b = top.get(key, (0, 0))
+            print(f"  {key:<16}{a}/{b} {a / b if b else 0:6.1%}")
+        print(f"  {'overall':<16}{overall(top):6.1%}")
+        report["ceiling"] = {k: list(v) for k, v in top.items()}
     gen = held_out(args.generated) if args.generated else {}
     if gen:
         print()
@@ -346,15 +399,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"generated, {label}: {overall(tally):.1%}")
             for k, (a, b) in sorted(tally.items()):
                 print(f"    {k:<26} {a}/{b} {a / b:6.1%}")
-    report = {
-        "receipts": {k: {f: list(v) for f, v in t.items()} for k, t in rec.items()},
-        "invoices": {k: {f: list(v) for f, v in t.items()} for k, t in inv.items()},
-        "generated": {k: {f: list(v) for f, v in t.items()} for k, t in gen.items()},
-        "seconds_per_page": {
-            n: {d: _speed(rows) for d, rows in r.items()} for n, r in runs.items()
-        },
-        "rows": runs,
-    }
+    report.update(
+        {
+            "receipts": {k: {f: list(v) for f, v in t.items()} for k, t in rec.items()},
+            "invoices": {k: {f: list(v) for f, v in t.items()} for k, t in inv.items()},
+            "generated": {k: {f: list(v) for f, v in t.items()} for k, t in gen.items()},
+            "seconds_per_page": {
+                n: {d: _speed(rows) for d, rows in r.items()} for n, r in runs.items()
+            },
+            "rows": runs,
+        }
+    )
     if args.json:
         args.json.write_text(json.dumps(report, indent=1, ensure_ascii=False))
     return 0

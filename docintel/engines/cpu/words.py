@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from docintel.geometry import visual_lines
@@ -66,6 +67,7 @@ class _Line:
         return next(s for s in self.segments if s[0] <= i < s[1])
 
 
+@lru_cache(maxsize=1 << 16)  # the same words recur on every page and in every phrase
 def _tokens(text: str) -> tuple[str, ...]:
     """Label tokens of a word: folded alphanumeric runs, number words as "no", "#" as "no"."""
     tokens = ["no" if r in _NUMBER_WORDS else r for r in runs(text)]
