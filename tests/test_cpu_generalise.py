@@ -784,7 +784,15 @@ def test_a_phone_number_ends_the_address(tail: str | None) -> None:
 
 
 @pytest.mark.parametrize(
-    "after", ["TAX INVOICE", "TAXINVOICE", "CO. NO: 419060-A", "(1198447-X)", "ROC NO.: 1072825-A"]
+    "after",
+    [
+        "TAX INVOICE",
+        "TAXINVOICE",
+        "CO. NO: 419060-A",
+        "(1198447-X)",
+        "ROC NO.: 1072825-A",
+        "002043319-W",
+    ],
 )
 def test_a_title_or_registration_number_ends_the_address(after: str) -> None:
     # printed right under the address with no gap: a title (glued too) or a company number

@@ -577,16 +577,20 @@ def _lines_after(page: Page, line: _Line, limit: int) -> list[_Line]:
 
 
 def _regno(words: list[_W], strict: bool = False) -> bool:
-    """A registration or tax number line: bracketed, or named ("Co. No.", "GST Reg"); unless
-    ``strict``, also any short line of digits with at most two letters ("No 8" may be one)."""
+    """A registration or tax number line: bracketed, named ("Co. No.", "GST Reg") or a long
+    number with its check letter; unless ``strict``, also any short line of digits with at most
+    two letters ("No 8" may be one)."""
     text = _text(words)
     if not re.search(r"\d", text):
         return False
     if re.match(r"^[(<\[].*[)>\]]$", text.strip()) or _REG_WORDS.search(text):
         return True
+    if _CHECK_LETTER.fullmatch(text.strip()):  # "002043319-W", "201912345K": alone on a line
+        return True
     return not strict and sum(c.isalpha() for c in text) <= 2
 
 
+_CHECK_LETTER = re.compile(r"\d{5,}[-\s]?[A-Za-z]")  # a registration number and its check letter
 _REG_WORDS = re.compile(r"\b(?:reg|roc|co\.?\s*no|company\s*no|uen|crn|gst|sst)\b", re.I)
 
 
@@ -750,6 +754,14 @@ def _address(
         "skipped_legal": float(any(legal_form(x) for x in skipped)),
         "skipped_n": len(skipped),
         "skipped_date": float(any(_dated(_text(x)) for x in skipped)),
+        # a skipped line that reads like an address's first ("22A-1, JALAN 17/54,"): digits,
+        # and neither a registration number nor a date
+        "skipped_numbered": float(
+            any(
+                any(c.isdigit() for c in _text(x)) and not _regno(x) and not _dated(_text(x))
+                for x in skipped
+            )
+        ),
         "contains_legal": float(any(legal_form(x) for x in lines)),
         "contains_colon": float(any(w.text.endswith(":") for x in lines for w in x)),
         "first_regno": float(_regno(lines[0])),
