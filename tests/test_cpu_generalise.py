@@ -802,6 +802,13 @@ def test_a_title_or_registration_number_ends_the_address(after: str) -> None:
     assert value["address"] == "NO 37, JALAN MANIS 7 56100 CHERAS, KUALA LUMPUR"
 
 
+def test_commas_that_ocr_read_as_stops_inside_an_address() -> None:
+    header = ["HON MAJU HARDWARE TRADING", "NO. 37, JALAN MANIS 7. TAMAN SERI.", "56100 CHERAS."]
+    pdf = _receipt(["05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
+    value = fill(Receipt, docintel.load(pdf).pages)
+    assert value["address"] == "NO. 37, JALAN MANIS 7, TAMAN SERI, 56100 CHERAS."
+
+
 def test_document_titles_glued_or_apart() -> None:
     from docintel.engines.cpu.vocab import titled
 

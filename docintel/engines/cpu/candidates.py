@@ -728,7 +728,7 @@ def _address(
     lines = block[s : s + n]
     texts = [_text(x).strip() for x in lines]
     texts[-1] = _PHONE_TAIL.sub("", texts[-1]) or texts[-1]  # "... 47400 PJ 03-7728 1234"
-    value = _join(texts, joiner)
+    value = _STOP.sub(",", _join(texts, joiner))
     nxt = block[s + n] if s + n < len(block) else None
     skipped = block[:s]
     first_line = page.line_of[id(lines[0][0])]
@@ -787,6 +787,13 @@ _PHONE_TAIL = re.compile(rf"\s+{_PHONE}\.?\s*$")
 def _dated(text: str) -> bool:
     """A line holding a date or a time (printed between a receipt's name and its address)."""
     return bool(_TIME.search(text) or parse_dates(text))
+
+
+# A stop between two words of an address, after a number or a word of four letters or more and
+# before a number or a capital: a comma that OCR read as a stop (thermal prints; an address
+# holds no sentences). After an abbreviation ("NO. 12", "JLN. BESAR", "P.T. 33198") or before
+# a word in lower case ("Avda. de la Paz") it stays.
+_STOP = re.compile(r"(?<=[\dA-Za-z]{4})\.(?= [\dA-Z])|(?<=\d)\.(?= [\dA-Z])")
 
 
 def _join(texts: list[str], joiner: str) -> str:
