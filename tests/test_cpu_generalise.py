@@ -809,6 +809,20 @@ def test_commas_that_ocr_read_as_stops_inside_an_address() -> None:
     assert value["address"] == "NO. 37, JALAN MANIS 7, TAMAN SERI, 56100 CHERAS."
 
 
+@pytest.mark.parametrize(
+    ("printed", "day", "time"),
+    [
+        ("Date :19-03-201818:08:38", "2018-03-19", "18:08:38"),
+        ("06-04-1611:53", "2016-04-06", "11:53"),
+    ],
+)
+def test_a_date_glued_to_its_time(printed: str, day: str, time: str) -> None:
+    # OCR drops the space between a date and the time after it (a two-digit year too)
+    pdf = _receipt([printed, "TOTAL\t6.50", "CASH\t10.00"], RECEIPT_HEAD)
+    value = fill(Receipt, docintel.load(pdf).pages)
+    assert (value["date"], value["time"]) == (day, time)
+
+
 def test_document_titles_glued_or_apart() -> None:
     from docintel.engines.cpu.vocab import titled
 
