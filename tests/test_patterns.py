@@ -24,7 +24,7 @@ from pydantic import BaseModel, ValidationError
 
 import docintel
 from docintel.engines.cpu import CPUEngine
-from docintel.engines.cpu.schema import _spec
+from docintel.engines.cpu.schema import field_spec
 from docintel.http.app import create_app
 from docintel.pipeline.jsonschema import (
     MAX_PATTERN_SECONDS,
@@ -71,7 +71,7 @@ def pdf() -> bytes:
 
 def test_evil_pattern_is_linear_in_the_cpu_paths_matcher() -> None:
     model = model_from_json_schema(SCHEMA)
-    spec = _spec("label", "label", model.model_fields["label"])
+    spec = field_spec("label", "label", model.model_fields["label"])
     assert isinstance(spec.pattern, Pattern)  # what fill() matches page text with
     start = time.perf_counter()
     assert not spec.pattern.search("a" * 30 + "!")

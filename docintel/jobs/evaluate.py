@@ -381,7 +381,7 @@ def _get(value: Any, path: str) -> Any:
 
 def _kind(schema: type[BaseModel], path: str) -> str | None:
     """The fill kind of the field at ``path`` ("date", "number", "str"...), None if none."""
-    from docintel.engines.cpu.schema import _spec
+    from docintel.engines.cpu.schema import field_spec
 
     model: type[BaseModel] | None = schema
     kind = None
@@ -390,7 +390,7 @@ def _kind(schema: type[BaseModel], path: str) -> str | None:
             continue
         if model is None or name not in model.model_fields:
             return None
-        spec = _spec(name, name, model.model_fields[name])
+        spec = field_spec(name, name, model.model_fields[name])
         kind, model = spec.kind, spec.model
     return kind
 

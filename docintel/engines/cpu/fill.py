@@ -21,7 +21,7 @@ from docintel.engines.cpu import candidates as C
 from docintel.engines.cpu.labels import _Finder, _Labels
 from docintel.engines.cpu.parse import _page_currency, _truncate
 from docintel.engines.cpu.parties import _Parties, _Party
-from docintel.engines.cpu.schema import _concept, _glued, _Spec, _spec
+from docintel.engines.cpu.schema import _concept, _glued, _Spec, field_spec
 from docintel.engines.cpu.scorer import Scorer, get_scorer
 from docintel.engines.cpu.select import choose
 from docintel.engines.cpu.tables import _item_specs, _read_table, _table_headers
@@ -141,7 +141,7 @@ class _Work:
     def __init__(self, schema: type[BaseModel], doc: _Doc, scorer: Scorer) -> None:
         self.schema, self.doc, self.scorer = schema, doc, scorer
         self.banned: set[tuple[str, Any]] = set()
-        self.top = [_spec(name, name, info) for name, info in schema.model_fields.items()]
+        self.top = [field_spec(name, name, info) for name, info in schema.model_fields.items()]
         self._state: tuple[Any, ...] | None = None
         self._lock = threading.Lock()
 
@@ -188,7 +188,7 @@ class _Work:
                 out[s.name] = _text_lines(doc) if low in ("lines", "text", "paragraphs") else []
             elif s.kind == "model" and s.model is not None:
                 out[s.name] = {
-                    name: ([] if _spec(name, name, info).kind in ("models", "strs") else None)
+                    name: ([] if field_spec(name, name, info).kind in ("models", "strs") else None)
                     for name, info in s.model.model_fields.items()
                 }
         for path, value in picks.items():
@@ -240,7 +240,7 @@ class _Work:
         for s in top:
             if s.kind == "model" and s.model is not None:
                 for name, info in s.model.model_fields.items():
-                    sub = _spec(f"{s.path}.{name}", name, info)
+                    sub = field_spec(f"{s.path}.{name}", name, info)
                     leaves[sub.path] = sub
                     parents[sub.path] = s.name
                     if _concept(s.name, _CONCEPTS) is None:

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     pass
 from docintel.engines.cpu.labels import _Finder, _Labels, _Occ
 from docintel.engines.cpu.parse import _parse, _truncate
-from docintel.engines.cpu.schema import _concept, _Spec, _spec
+from docintel.engines.cpu.schema import _concept, _Spec, field_spec
 from docintel.engines.cpu.vocab import _CONCEPTS, _LEGAL, titled
 from docintel.engines.cpu.words import _CONTACT, _W, _clean, _contains, _Doc, _Line, _overlap, _text
 
@@ -220,7 +220,7 @@ class _Parties:
         assert spec.model is not None
         out: dict[str, Any] = {}
         for name, info in spec.model.model_fields.items():
-            sub = _spec(f"{spec.path}.{name}", name, info)
+            sub = field_spec(f"{spec.path}.{name}", name, info)
             out[name] = None if sub.kind not in ("models", "strs") else []
             if party is None:
                 continue

@@ -116,7 +116,7 @@ def _glued(labels: list[tuple[str, ...]]) -> list[tuple[str, ...]]:
 _SPECS: dict[tuple[str, str, int, bool], tuple[FieldInfo, _Spec]] = {}
 
 
-def _spec(path: str, name: str, info: FieldInfo, *, column: bool = False) -> _Spec:
+def field_spec(path: str, name: str, info: FieldInfo, *, column: bool = False) -> _Spec:
     """A field's spec (built once per field: every fill of a schema walks it again)."""
     key = (path, name, id(info), column)
     got = _SPECS.get(key)

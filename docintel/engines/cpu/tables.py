@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     pass
 from docintel.engines.cpu.labels import _Labels, _Occ
 from docintel.engines.cpu.parse import _parse, _truncate
-from docintel.engines.cpu.schema import _Spec, _spec
+from docintel.engines.cpu.schema import _Spec, field_spec
 from docintel.engines.cpu.words import _W, _clean, _Doc, _Line, _overlap, _text
 
 
@@ -25,7 +25,7 @@ class _Column:
 
 def _item_specs(model: type[BaseModel], path: str) -> list[_Spec]:
     return [
-        _spec(f"{path}[].{name}", name, info, column=True)
+        field_spec(f"{path}[].{name}", name, info, column=True)
         for name, info in model.model_fields.items()
     ]
 

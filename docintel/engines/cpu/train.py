@@ -18,7 +18,7 @@ from pydantic import BaseModel
 
 from docintel.engines.cpu import candidates as C
 from docintel.engines.cpu.fill import _Work
-from docintel.engines.cpu.schema import _spec
+from docintel.engines.cpu.schema import field_spec
 from docintel.engines.cpu.scorer import Scorer, get_scorer
 from docintel.engines.cpu.words import _prepare
 from docintel.text.values import parse_amount, parse_dates, runs
@@ -158,11 +158,11 @@ def _leaf_spec(schema: type[BaseModel], path: str) -> Any:
     if info is None:
         return None
     if not rest:
-        return _spec(head, head, info)
-    spec = _spec(head, head, info)
+        return field_spec(head, head, info)
+    spec = field_spec(head, head, info)
     if spec.model is None or rest not in spec.model.model_fields:
         return None
-    return _spec(path, rest, spec.model.model_fields[rest])
+    return field_spec(path, rest, spec.model.model_fields[rest])
 
 
 def merge(into: Rows, more: Rows) -> Rows:

@@ -120,9 +120,7 @@ def _words_of(page: Page, region: Region | None = None, logos: bool = False) -> 
 
 _GLUED = re.compile(r"^([^\W\d_]{2,}[^\W\d_.]*\.?:)((?!//)\S+)$")
 # A date glued to the time after it: "25/01/20181:22:56PM", ":19-03-201818:08", "06-04-1611:53"
-_DATE_TIME = re.compile(
-    r"^:?(\d{1,2}[/.-]\d{1,2}[/.-](?:(?:19|20)\d\d|\d\d))(\d{1,2}[:.]\d\d\S*)$"
-)
+_DATE_TIME = re.compile(r"^:?(\d{1,2}[/.-]\d{1,2}[/.-](?:(?:19|20)\d\d|\d\d))(\d{1,2}[:.]\d\d\S*)$")
 # A label glued to an amount with cents, a currency between or not: "TotalRM21.85"
 _LABEL_AMOUNT = re.compile(r"^([^\W\d_]{3,}?)((?:RM|Rs\.?|[$€£¥₹])?\d[\d,]*[.,]\d{2})$")
 # A short word ending in "." or "#" glued to a number: "No.12345", "Inv#0042", "Nr.7"
