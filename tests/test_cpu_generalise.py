@@ -831,7 +831,8 @@ def test_document_titles_glued_or_apart() -> None:
 
 
 def test_an_address_is_looked_for_under_the_runner_up_name_too() -> None:
-    from docintel.engines.cpu.candidates import ANCHORS, Cand, anchors_of
+    from docintel.engines.cpu.addresses import ANCHORS, anchors_of
+    from docintel.engines.cpu.candidates import Cand
     from docintel.engines.cpu.words import _Line
 
     ln = [_Line([_W(t, 0, 10 * i, 50, 10 * i + 8, 0, (t,))], 0) for i, t in enumerate("abc")]

@@ -1,9 +1,9 @@
 """Candidates for every leaf field, each with the features the scorer reads.
 
 Every value on the page that could fill a field is a candidate: every date, every amount,
-every identifier-like token, every phrase that could name a party, every block of lines under
-a name that could be its address. Each carries features that describe it without naming any
-document or vendor:
+every identifier-like token, every phrase that could name a party (and, in ``addresses``,
+every block of lines under a name that could be its address). Each carries features that
+describe it without naming any document or vendor:
 
 * the label context: the phrase left of it on its line and the phrase above it, each compared
   with the field's own labels and with the labels of related concepts (a "due date" label near
@@ -664,150 +664,6 @@ def _block_label(page: Page, line: _Line, words: list[_W]) -> dict[str, float]:
                 if key in ("c:vendor", "c:customer"):
                     out[key[2:]] = max(out.get(key[2:], 0.0), v)
         prev = up
-    return out
-
-
-ANCHORS = 2  # names an address is looked for under
-
-
-Anchor = tuple[_Line, list[_W], float]  # a name's line, its words, its score
-
-
-def anchors_of(names: list[Cand], right: Cand | None = None) -> list[Anchor]:
-    """The names an address may hang under: the ``ANCHORS`` likeliest, on lines of their own
-    (and, when training, the right name)."""
-    out: list[Anchor] = []
-    for c in [*names[:ANCHORS], *([right] if right is not None else [])]:
-        if all(c.line is not line for line, _, _ in out):
-            out.append((c.line, c.words, c.p))
-    return out
-
-
-def address_candidates(page: Page, spec: _Spec, anchors: list[Anchor], joiner: str) -> list[Cand]:
-    """Blocks of 1-6 lines under a name (skipping up to two lines such as a registration
-    number), and the lines after an address label."""
-    out = []
-    for anchor_rank, (line, words, p) in enumerate(anchors):
-        block = _block_below(page, line, words, 9)
-        if not block:
-            continue
-        for s in range(0, min(4, len(block))):
-            for n in range(1, min(6, len(block) - s) + 1):
-                lines = block[s : s + n]
-                if any(_ends_address(x) for x in lines):
-                    break
-                cand = _address(page, spec, anchor_rank, line, block, s, n, joiner)
-                cand.feats["anchor_p"] = p
-                out.append(cand)
-    _relative(out)
-    return out
-
-
-def _ends_address(words: list[_W]) -> bool:
-    """Lines no address holds: contacts (a phone number alone on its line too), a document
-    title ("TAX INVOICE"), a registration or tax number ("Co. No. 419060-A")."""
-    text = _text(words)
-    return bool(
-        _CONTACT.search(text)
-        or _PHONE_LINE.fullmatch(text)
-        or titled(t for w in words for t in w.toks)
-        or _regno(words, strict=True)
-    )
-
-
-def _address(
-    page: Page,
-    spec: _Spec,
-    anchor_rank: int,
-    anchor: _Line,
-    block: list[list[_W]],
-    s: int,
-    n: int,
-    joiner: str,
-) -> Cand:
-    lines = block[s : s + n]
-    texts = [_text(x).strip() for x in lines]
-    texts[-1] = _PHONE_TAIL.sub("", texts[-1]) or texts[-1]  # "... 47400 PJ 03-7728 1234"
-    value = _STOP.sub(",", _join(texts, joiner))
-    nxt = block[s + n] if s + n < len(block) else None
-    skipped = block[:s]
-    first_line = page.line_of[id(lines[0][0])]
-    feats: dict[str, float] = {
-        "anchor_rank": anchor_rank,
-        "start": s,
-        "n_lines": n,
-        "n_words": sum(len(x) for x in lines),
-        "n_chars": min(len(value), 200),
-        "postcode": float(bool(_POSTCODE.search(value))),
-        "last_postcode": float(bool(_POSTCODE.search(texts[-1]))),
-        "first_digit": float(any(c.isdigit() for c in texts[0])),
-        "digit_share": sum(c.isdigit() for c in value) / max(len(value), 1),
-        "commas": value.count(","),
-        "ends_punct": float(texts[-1][-1:] in ".,"),
-        "next_none": float(nxt is None),
-        "next_contact": float(nxt is not None and bool(_CONTACT.search(_text(nxt)))),
-        "next_regno": float(nxt is not None and _regno(nxt)),
-        "next_digits": float(nxt is not None and any(c.isdigit() for c in _text(nxt))),
-        "next_title": float(nxt is not None and titled(t for w in nxt for t in w.toks)),
-        "next_colon": float(nxt is not None and any(w.text.endswith(":") for w in nxt)),
-        "skipped_regno": float(bool(skipped) and all(_regno(x) for x in skipped)),
-        "skipped_legal": float(any(legal_form(x) for x in skipped)),
-        "skipped_n": len(skipped),
-        "skipped_date": float(any(_dated(_text(x)) for x in skipped)),
-        # a skipped line that reads like an address's first ("22A-1, JALAN 17/54,"): digits,
-        # and neither a registration number nor a date
-        "skipped_numbered": float(
-            any(
-                any(c.isdigit() for c in _text(x)) and not _regno(x) and not _dated(_text(x))
-                for x in skipped
-            )
-        ),
-        "contains_legal": float(any(legal_form(x) for x in lines)),
-        "contains_colon": float(any(w.text.endswith(":") for x in lines for w in x)),
-        "first_regno": float(_regno(lines[0])),
-        "h_rel": max(w.h for w in lines[0]) / page.med_h[first_line.page],
-        "y": first_line.y0 / (page.doc.heights.get(first_line.page, 1.0) or 1.0),
-        "gap_after": (
-            0.0
-            if nxt is None
-            else (page.line_of[id(nxt[0])].y0 - page.line_of[id(lines[-1][0])].y1)
-            / max(first_line.h, 1.0)
-        ),
-    }
-    ws = [w for x in lines for w in x]
-    return Cand(spec.path, "address", value, ws, first_line, feats, lines=[])
-
-
-# A phone number: optional "+", digits in groups with a dash or a leading 0 or "+"
-_PHONE = r"(?:\+\d[\d\s()-]{6,}\d|0\d{1,3}-?\s?\d[\d\s-]{4,}\d|\d{2,4}-\d{3,4}\s?\d{3,4})"
-_PHONE_LINE = re.compile(rf"\s*{_PHONE}(?:\s*[/,]\s*\d[\d\s-]*)?\.?\s*")
-_PHONE_TAIL = re.compile(rf"\s+{_PHONE}\.?\s*$")
-
-
-def _dated(text: str) -> bool:
-    """A line holding a date or a time (printed between a receipt's name and its address)."""
-    return bool(_TIME.search(text) or parse_dates(text))
-
-
-# A stop between two words of an address, after a number or a word of four letters or more and
-# before a number or a capital: a comma that OCR read as a stop (thermal prints; an address
-# holds no sentences). After an abbreviation ("NO. 12", "JLN. BESAR", "P.T. 33198") or before
-# a word in lower case ("Avda. de la Paz") it stays.
-_STOP = re.compile(r"(?<=[\dA-Za-z]{4})\.(?= [\dA-Z])|(?<=\d)\.(?= [\dA-Z])")
-
-
-def _join(texts: list[str], joiner: str) -> str:
-    out = ""
-    for t in texts:
-        t = t.strip()
-        if not t:
-            continue
-        if not out:
-            out = t
-        elif joiner.strip() and out[-1:] in ",;":
-            out += " " + t
-        else:
-            out += joiner + t
     return out
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from docintel.engines.cpu import addresses as A
 from docintel.engines.cpu import candidates as C
 from docintel.engines.cpu.labels import _Finder, _Labels
 from docintel.engines.cpu.parse import _page_currency, _truncate
@@ -278,7 +279,7 @@ class _Work:
             if groups[path] == "address":
                 anchors = self._anchors(ranked, groups, parents, parents[path], spec)
                 joiner = ", " if "comma" in (spec.description or "").lower() else " "
-                cands = C.address_candidates(self.page, spec, anchors, joiner)
+                cands = A.address_candidates(self.page, spec, anchors, joiner)
                 ranked[path] = self._ranked(cands, "address")
         return tables, leaves, parents, ranked
 
@@ -372,7 +373,7 @@ class _Work:
         parents: dict[str, str | None],
         parent: str | None,
         spec: _Spec,
-    ) -> list[C.Anchor]:
+    ) -> list[A.Anchor]:
         """Where an address hangs: under its party's likeliest names (the chosen one first;
         the runner-up too, so that a missed name does not take the address with it)."""
         role = C.role_of(spec, parent)
@@ -380,11 +381,11 @@ class _Work:
             if groups.get(path) != "name" or not cands:
                 continue
             if parents.get(path) == parent or (role and C.role_of(spec, parents[path]) == role):
-                return C.anchors_of(cands)
+                return A.anchors_of(cands)
         # no name field: the likeliest name-like phrases of the party (the vendor by default)
         probe = _Spec(f"{spec.path}#name", "name", "str", False, [], concept=role or "vendor")
         cands = self._ranked(C.name_candidates(self.page, probe, role or "vendor"), "name")
-        return C.anchors_of(cands)
+        return A.anchors_of(cands)
 
     # ---- fields read next to their labels -----------------------------------------------------
     def _by_label(

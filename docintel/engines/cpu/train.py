@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
+from docintel.engines.cpu import addresses as A
 from docintel.engines.cpu import candidates as C
 from docintel.engines.cpu.fill import _Work
 from docintel.engines.cpu.schema import field_spec
@@ -132,7 +133,7 @@ def _all_candidates(work: _Work, filled: Any, expected: dict[str, Any]) -> dict[
         elif group == "name":
             out[path] = C.name_candidates(work.page, spec, C.role_of(spec, parent))
         else:
-            anchors: list[C.Anchor] = []
+            anchors: list[A.Anchor] = []
             for npath, ncands in ranked.items():
                 nspec = _leaf_spec(work.schema, npath)
                 if not ncands or nspec is None or C.group_of(nspec, parent) != "name":
@@ -142,11 +143,11 @@ def _all_candidates(work: _Work, filled: Any, expected: dict[str, Any]) -> dict[
                     continue
                 want = _get(expected, npath)
                 right = [c for c in ncands if want is not None and matches("name", want, c.value)]
-                anchors = C.anchors_of(ncands, right[0] if right else None)
+                anchors = A.anchors_of(ncands, right[0] if right else None)
                 break
             if anchors:
                 joiner = ", " if "comma" in (spec.description or "").lower() else " "
-                out[path] = C.address_candidates(work.page, spec, anchors, joiner)
+                out[path] = A.address_candidates(work.page, spec, anchors, joiner)
             else:
                 out[path] = cands
     return out
