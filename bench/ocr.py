@@ -7,7 +7,7 @@ stripped, counted with multiplicity) against invoice-1.pdf's / invoice-2.pdf's t
 scan and the photo, and against the docling scans' ground-truth Markdown. Shared data is read in
 place. Usage::
 
-    python bench/ocr.py [--engine rapidocr|tesseract] [--longest-side 2000]
+    python bench/ocr.py [--engine rapidocr|tesseract] [--longest-side PX]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # run from a checkout without installing
 
 import docintel  # noqa: E402
-from docintel.pages.ocr import ocr_words  # noqa: E402
+from docintel.pages.ocr import ocr_image, ocr_side, ocr_words  # noqa: E402
 
 FIXTURES = ROOT / "fixtures"
 DOCLING = ROOT.parent / "shared" / "data" / "docling"
@@ -60,7 +60,9 @@ def _text_layer(paths: list[Path]) -> list[tuple[str, int, float, int]]:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--engine", default="rapidocr", choices=["rapidocr", "tesseract"])
-    ap.add_argument("--longest-side", type=int, default=2000)
+    ap.add_argument(
+        "--longest-side", type=int, default=None, help="px (default: ocr_side, the scan's own)"
+    )
     args = ap.parse_args()
 
     digital = [FIXTURES / "invoice-1.pdf", *sorted((DOCLING / "pdf").glob("*.pdf"))]
@@ -90,10 +92,11 @@ def main() -> None:
         with docintel.load(path) as doc:
             page = doc[0]
             t = time.perf_counter()
-            page.image(args.longest_side)  # orientation, deskew, cleaning: not OCR's cost
+            side = args.longest_side or ocr_side(page)
+            ocr_image(page, side, args.engine)  # orientation, deskew, cleaning: not OCR's cost
             prep = time.perf_counter() - t
             t = time.perf_counter()
-            words = ocr_words(page, engine=args.engine, longest_side=args.longest_side)
+            words = ocr_words(page, engine=args.engine, longest_side=side)
             dt = time.perf_counter() - t
         total += dt
         recall = "-" if reference is None else f"{_recall([w.text for w in words], reference):.3f}"

@@ -130,6 +130,29 @@ class Page:
     def has_text_layer(self) -> bool:
         return bool(self.words)
 
+    @cached_property
+    def scan_side(self) -> int | None:
+        """The page's longest side in pixels as it was scanned or photographed: the image's
+        own size, or a scanned PDF page's largest image at its resolution. None when born digital.
+        """
+        if self.kind == PageKind.DIGITAL:
+            return None
+        frames = self.document._frames
+        if frames is not None:
+            return max(frames.sizes[self.index])
+        pdf_page = self.pdf_page
+        if pdf_page is None:
+            return None
+        per_point = 0.0  # pixels per point of the sharpest image drawn on the page
+        with self.document._lock:
+            images = pdf_page.get_image_info()
+        for info in images:
+            x0, y0, x1, y1 = info["bbox"]
+            drawn = max(abs(x1 - x0), abs(y1 - y0))
+            if drawn > 0:
+                per_point = max(per_point, max(info["width"], info["height"]) / drawn)
+        return round(per_point * max(self.raw_width, self.raw_height)) or None
+
     @property
     def pdf_page(self) -> pymupdf.Page | None:
         """The underlying pymupdf page (vector drawings, images, fonts), or None for images."""

@@ -150,6 +150,29 @@ def test_ocr_reads_the_page_oriented_but_not_cleaned(scan: Document) -> None:
     assert ocr.ocr_image(page, 1000, "tesseract").tobytes() == cleaned.tobytes()
 
 
+def test_ocr_reads_a_scan_at_its_own_resolution(
+    scan: Document, digital: Document, tmp_path: Path
+) -> None:
+    # resampling a scan to a fixed size loses small print: OCR reads it as scanned, within
+    # bounds (detection's input at least, memory at most); born-digital pages at a fixed size
+    from PIL import Image
+
+    def side_of(px: tuple[int, int], dpi: int = 200) -> tuple[int | None, int]:
+        path = tmp_path / f"{px[0]}x{px[1]}.png"
+        Image.new("RGB", px, "white").save(path, dpi=(dpi, dpi))
+        with docintel.load(path) as doc:
+            return doc[0].scan_side, ocr.ocr_side(doc[0])
+
+    assert side_of((1100, 3300)) == (3300, 3300)
+    assert side_of((300, 500)) == (500, ocr._DET_SIDE)
+    assert side_of((7000, 2000), dpi=600) == (7000, ocr._MAX_SIDE)
+    # a scanned PDF page: its image's pixels, whatever size the page has in points
+    image = next(iter(scan[0].pdf_page.get_image_info()))
+    assert scan[0].scan_side == pytest.approx(max(image["width"], image["height"]), abs=2)
+    assert digital[0].scan_side is None and ocr.ocr_side(digital[0]) == ocr._DIGITAL_SIDE
+    assert ocr.ocr_image(scan[0]).size == scan[0].pixel_size(ocr.ocr_side(scan[0]))
+
+
 @needs_tesseract
 def test_tesseract_engine(scan: Document) -> None:
     words = ocr.ocr_words(scan[0], engine="tesseract")

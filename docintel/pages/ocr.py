@@ -55,6 +55,8 @@ if TYPE_CHECKING:
 ENGINES = ("rapidocr", "tesseract")
 
 _DET_SIDE = 1280  # px: longest side of the image text detection runs on
+_MAX_SIDE = 4096  # px: scans larger than this are read shrunk (bounded memory and time)
+_DIGITAL_SIDE = 2000  # px: born-digital pages (logos, poor text layers) are rendered at this
 _RAPIDOCR_PARAMS: dict[str, Any] = {
     "Global.log_level": "warning",
     "Global.use_cls": False,  # pages are already oriented
@@ -72,15 +74,33 @@ _TESSERACT_TIMEOUT = 120.0  # seconds per page
 _Segment = tuple[BBox, list[tuple[str, BBox]]]
 
 
-def ocr_image(page: Page, longest_side: int = 2000, engine: str = "rapidocr") -> Image.Image:
-    """What OCR reads of ``page``: oriented and deskewed; cleaned for tesseract only."""
-    return page.image(longest_side, enhanced=engine == "tesseract")
+def ocr_side(page: Page) -> int:
+    """The longest side, in pixels, OCR reads ``page`` at: the resolution it was scanned at,
+    within ``[_DET_SIDE, _MAX_SIDE]``; born-digital pages at ``_DIGITAL_SIDE``.
+
+    Resampling a scan to a fixed size loses letters: on 20 SROIE receipts, exact lines read
+    went from 88.0 % at 2000 px to 92.6 % at the scan's own size (the largest are 3000-7000
+    px tall, and their small print did not survive the shrink), and OCR took no longer.
+    """
+    side = page.scan_side
+    return _DIGITAL_SIDE if side is None else min(max(side, _DET_SIDE), _MAX_SIDE)
 
 
-def ocr_words(page: Page, *, engine: str = "rapidocr", longest_side: int = 2000) -> list[Word]:
+def ocr_image(
+    page: Page, longest_side: int | None = None, engine: str = "rapidocr"
+) -> Image.Image:
+    """What OCR reads of ``page`` (at ``ocr_side(page)`` unless given): oriented and deskewed;
+    cleaned for tesseract only."""
+    return page.image(longest_side or ocr_side(page), enhanced=engine == "tesseract")
+
+
+def ocr_words(
+    page: Page, *, engine: str = "rapidocr", longest_side: int | None = None
+) -> list[Word]:
     """OCR ``ocr_image(page)``: words with boxes in page points, in reading order."""
     if engine not in ENGINES:
         raise ValueError(f"unknown OCR engine {engine!r}: use one of {', '.join(ENGINES)}")
+    longest_side = longest_side or ocr_side(page)
     image = ocr_image(page, longest_side, engine)
     segments = _rapidocr(image) if engine == "rapidocr" else _tesseract(image, page, longest_side)
     return _to_words(segments, page, longest_side)
