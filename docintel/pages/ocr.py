@@ -86,9 +86,7 @@ def ocr_side(page: Page) -> int:
     return _DIGITAL_SIDE if side is None else min(max(side, _DET_SIDE), _MAX_SIDE)
 
 
-def ocr_image(
-    page: Page, longest_side: int | None = None, engine: str = "rapidocr"
-) -> Image.Image:
+def ocr_image(page: Page, longest_side: int | None = None, engine: str = "rapidocr") -> Image.Image:
     """What OCR reads of ``page`` (at ``ocr_side(page)`` unless given): oriented and deskewed;
     cleaned for tesseract only."""
     return page.image(longest_side or ocr_side(page), enhanced=engine == "tesseract")
