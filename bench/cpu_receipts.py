@@ -10,7 +10,8 @@ Measures, in one run and the same way for both trees:
   currency, issuer), for the CPU path at ``--base`` (default HEAD, checked out with
   ``git worktree`` into a temporary folder and run in a subprocess) and for this tree with the
   shipped scorer, which was trained on generated documents only and never saw these;
-* (b) this tree with a scorer trained by ``docintel train`` on the receipts themselves,
+* (b) this tree with a scorer trained by ``docintel train`` on the receipts themselves (on
+  top of the shipped scorer, as it does by default; ``--cv-alone``: also from scratch),
   5-fold cross-validated: each fold is scored by a scorer that never saw it;
 * the ceiling: the receipts where the right value is among the candidates at all (what a
   perfect scorer could reach with the same words and candidates);
@@ -163,12 +164,12 @@ def overall(fields: dict[str, tuple[int, int]]) -> float:
 # ---- (b): trained on the receipts, cross-validated ----------------------------------------
 
 
-def cross_validate(folds: int, trees: int) -> list[dict]:
+def cross_validate(folds: int, trees: int, on_shipped: bool = True) -> list[dict]:
     sys.path.insert(0, str(HERE))
     import _ocrcache
 
     import docintel
-    from docintel.engines.cpu.scorer import dump
+    from docintel.engines.cpu.scorer import SHIPPED, dump, get_scorer
     from docintel.jobs.evaluate import SROIE_MAP, _expected
     from docintel.jobs.training import expected_values, train_documents
     from docintel.schemas import Receipt
@@ -186,7 +187,8 @@ def cross_validate(folds: int, trees: int) -> list[dict]:
         test = stems[k::folds]
         train = [s for s in stems if s not in test]
         items = [(s, docs[s].pages, truth[s]) for s in train]
-        data, _ = train_documents(items, Receipt, trees=trees, meta={"fold": k})
+        prior = get_scorer(SHIPPED) if on_shipped else None  # as `docintel train` does
+        data, _ = train_documents(items, Receipt, trees=trees, meta={"fold": k}, prior=prior)
         with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
             scorer_path = fh.name
         dump(data, scorer_path)
@@ -339,6 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5)
     ap.add_argument("--trees", type=int, default=150)
     ap.add_argument("--skip-cv", action="store_true")
+    ap.add_argument(
+        "--cv-alone", action="store_true", help="also cross-validate `docintel train --alone`"
+    )
     ap.add_argument("--skip-base", action="store_true")
     ap.add_argument("--generated", type=int, default=120, help="generated documents per set")
     ap.add_argument("--json", type=Path, help="write every figure and miss here")
@@ -372,6 +377,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.skip_cv:
         print(f"after (b): docintel train on the receipts, {args.folds}-fold", flush=True)
         runs["after (b) CV"] = {"receipts": cross_validate(args.folds, args.trees)}
+        if args.cv_alone:
+            print("after (b): the same, trained alone (not on the shipped scorer)", flush=True)
+            runs["(b) alone"] = {"receipts": cross_validate(args.folds, args.trees, False)}
     rec = {name: score(r["receipts"], "receipts") for name, r in runs.items()}
     inv = {name: score(r["invoices"], "invoices") for name, r in runs.items() if "invoices" in r}
     print()

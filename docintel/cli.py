@@ -670,6 +670,13 @@ def train(
         "scorer.json"
     ),
     trees: Annotated[int, typer.Option(help="Boosting rounds per candidate group.")] = 150,
+    on_shipped: Annotated[
+        bool,
+        typer.Option(
+            "--on-shipped/--alone",
+            help="Learn on top of the shipped scorer (its score a feature), or from scratch.",
+        ),
+    ] = True,
 ) -> None:
     """Fit the CPU engine's candidate scorer on a folder; use it with DOCINTEL_CPU_SCORER."""
     from docintel.jobs.evaluate import FIELD_MAPS
@@ -685,6 +692,7 @@ def train(
             field_map=FIELD_MAPS.get(field_map or ""),
             out=out,
             trees=trees,
+            on_shipped=on_shipped,
         )
     except (DocintelError, ValueError, RuntimeError) as exc:
         err.print(f"[red]error[/] ({type(exc).__name__}): {exc}")

@@ -566,6 +566,9 @@ def test_train_command_writes_a_scorer_the_engine_reads(tmp_path: Path) -> None:
     scorer = Scorer.load(out)
     # a group whose candidates were all right (one date per receipt) keeps the fallback
     assert {"name", "amount", "address"} <= set(scorer.groups)
+    # learnt on top of the shipped scorer, which the file carries (the install may change)
+    assert scorer.prior is not None and scorer.prior.groups
+    assert all("prior" in g.features for g in scorer.groups.values())
     d = __import__("docintel.testing.synth", fromlist=["x"]).receipt(4321)
     value = fill(Receipt, docintel.load(d.pdf).pages, scorer=scorer)
     assert value["date"] == d.truth["date"]
@@ -759,8 +762,10 @@ def test_a_currency_column_between_the_label_and_the_amount() -> None:
     assert value["total"] == pytest.approx(9.9)
 
 
-def test_a_registration_number_on_the_names_line() -> None:
-    header = ["KEDAI RUNCIT MAJU JAYA SDN BHD (123456 X)", *RECEIPT_HEAD[2:]]
+@pytest.mark.parametrize("regno", [" (123456 X)", "(123456-X)", " 123456-X"])
+def test_a_registration_number_on_the_names_line(regno: str) -> None:
+    # apart, glued by OCR, or bare with its check letter
+    header = [f"KEDAI RUNCIT MAJU JAYA SDN BHD{regno}", *RECEIPT_HEAD[2:]]
     pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
     assert fill(Receipt, docintel.load(pdf).pages)["merchant"] == RECEIPT_HEAD[0]
 
@@ -853,6 +858,30 @@ def test_cash_handed_over_under_a_label_that_reads_like_the_total() -> None:
     assert value["total"] == pytest.approx(21.85)
 
 
+def test_the_amount_after_rounding_when_both_labels_read_like_the_total() -> None:
+    # total, adjustment, adjusted total: the arithmetic says which is after the rounding, and
+    # a sign before a glued currency ("-RM0.03") still makes an amount
+    body = ["05/03/2018 10:11", "TEA\t4.23", "NOODLES\t8.10", "TOTAL\tRM12.33",
+            "ROUNDING\t-RM0.03", "TOTAL DUE\tRM12.30", "CASH\tRM20.00", "CHANGE\tRM7.70"]  # fmt: skip
+    value = fill(Receipt, docintel.load(_receipt(body, RECEIPT_HEAD)).pages)
+    assert value["total"] == pytest.approx(12.30)
+
+
+def test_training_on_top_of_a_prior_scorer() -> None:
+    pytest.importorskip("sklearn")
+    from docintel.engines.cpu.scorer import Scorer, fit
+
+    # a scorer fitted on top of a prior reads the prior's probability as a feature and
+    # carries the prior in its file
+    prior = Scorer(fit({"amount": [({"a": float(i % 2)}, i % 2, "d") for i in range(200)]}))
+    data = fit({"amount": [({"a": float(i % 2), "b": 0.0}, i % 2, "d") for i in range(200)]},
+               prior=prior)  # fmt: skip
+    assert data["prior"] == prior.data and "prior" in data["groups"]["amount"]["features"]
+    scorer = Scorer(data)
+    low, high = scorer.predict("amount", [{"a": 0.0}, {"a": 1.0}])
+    assert low < 0.2 < 0.8 < high
+
+
 def test_a_label_glued_to_its_amount() -> None:
     # OCR drops the space: "Grand TotalRM21.85"
     body = ["RECEIPT", "05/03/2018 10:11", "BREAD\t21.85", "Grand TotalRM21.85", "CASH\t50.00"]
@@ -872,3 +901,14 @@ def test_a_retry_reuses_the_scored_candidates_and_logos_are_read_only_when_neede
     assert again["invoice_number"] != first["invoice_number"]
     assert first["vendor"]["name"] == "Lindqvist Verktyg AB"
     assert "_logo_words" not in pages[0].__dict__
+
+
+@pytest.mark.parametrize(
+    ("read", "meant"),
+    [("WorId", "World"), ("J1n", "Jln"), ("McIntosh", "McIntosh"), ("SS21/58", "SS21/58"),
+     ("PJU6A", "PJU6A"), ("INVOICE", "INVOICE"), ("1st", "1st")],
+)  # fmt: skip
+def test_an_l_that_ocr_read_as_capital_i_or_one(read: str, meant: str) -> None:
+    from docintel.engines.cpu.words import _misread
+
+    assert _misread(read) == meant

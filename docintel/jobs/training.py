@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
 
@@ -30,6 +30,9 @@ from docintel.jobs.evaluate import (
 )
 from docintel.jobs.evaluate import SROIE_MAP as SROIE_MAP
 from docintel.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from docintel.engines.cpu.scorer import Scorer
 
 __all__ = ["TrainReport", "expected_values", "train", "train_documents"]
 
@@ -75,13 +78,17 @@ def train_documents(
     trees: int = 150,
     rounds: int = 2,
     meta: dict[str, Any] | None = None,
+    prior: Scorer | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[str, Any], dict[str, tuple[int, int]]]:
-    """Fit a scorer on (name, pages, expected) items; the scorer's JSON and row counts."""
+    """Fit a scorer on (name, pages, expected) items; the scorer's JSON and row counts.
+
+    With ``prior`` (``docintel train`` passes the shipped scorer) the new scorer learns on top
+    of it: its probability is a feature, and it ranks the candidates of the first round."""
     from docintel.engines.cpu.scorer import Scorer, fit
     from docintel.engines.cpu.train import merge, rows
 
-    scorer = Scorer()
+    scorer = prior or Scorer()
     data: dict[str, Any] = {}
     counts: dict[str, tuple[int, int]] = {}
     for r in range(rounds):
@@ -90,7 +97,7 @@ def train_documents(
             merge(collected, rows(schema, pages, expected, doc_id=name, scorer=scorer))
             if progress:
                 progress(r * len(items) + i + 1, rounds * len(items))
-        data = fit(collected, trees=trees, meta=meta)
+        data = fit(collected, trees=trees, meta=meta, prior=prior)
         scorer = Scorer(data)
         counts = {g: (len(v), sum(y for _, y, _ in v)) for g, v in collected.items()}
     return data, counts
@@ -103,12 +110,14 @@ def train(
     field_map: dict[str, str] | None = None,
     out: Path | str | None = None,
     trees: int = 150,
+    on_shipped: bool = True,
     settings: Settings | None = None,
     suffixes: Sequence[str] = DOCUMENT_SUFFIXES,
     progress: Callable[[int, int], None] | None = None,
 ) -> TrainReport:
-    """Fit a scorer on ``directory`` (eval layout or SROIE's) and write it to ``out``."""
-    from docintel.engines.cpu.scorer import dump
+    """Fit a scorer on ``directory`` (eval layout or SROIE's) and write it to ``out``:
+    on top of the shipped scorer (``on_shipped``, its probability a feature) or alone."""
+    from docintel.engines.cpu.scorer import SHIPPED, dump, get_scorer
     from docintel.ingest.load import load
 
     settings = settings or get_settings()
@@ -129,7 +138,10 @@ def train(
             "trained_on": f"{len(paths)} documents of {folder.name} (docintel train)",
             "schema": schema.__name__,
         }
-        data, counts = train_documents(items, schema, trees=trees, meta=meta, progress=progress)
+        prior = get_scorer(SHIPPED) if on_shipped else None
+        data, counts = train_documents(
+            items, schema, trees=trees, meta=meta, prior=prior, progress=progress
+        )
     finally:
         for doc in docs:
             doc.close()

@@ -50,21 +50,43 @@ def address_candidates(page: Page, spec: _Spec, anchors: list[Anchor], joiner: s
         for s in range(0, min(4, len(block))):
             for n in range(1, min(6, len(block) - s) + 1):
                 lines = block[s : s + n]
-                if any(_ends_address(x) for x in lines):
+                if any(_ends_address(x) for x in lines[:-1]):
                     break
-                cand = _address(page, spec, anchor_rank, line, block, s, n, joiner)
+                rows = block
+                if _ends_address(lines[-1]):
+                    # "81750 Johor Bahru, Johor. Tel No.: 07-387 3322": the address ends
+                    # inside the line, where the contact begins
+                    head = _before_contact(lines[-1])
+                    if head is None:
+                        break
+                    rows = [*block[: s + n - 1], head, *block[s + n :]]
+                cand = _address(page, spec, anchor_rank, line, rows, s, n, joiner)
                 cand.feats["anchor_p"] = p
                 out.append(cand)
+                if rows is not block:
+                    break
     _relative(out)
     return out
 
 
+def _before_contact(words: list[_W]) -> list[_W] | None:
+    """The words of an address line before a contact printed after them on the same line
+    (two words at least, and no contact, title or number line themselves); else None."""
+    for k in range(2, len(words)):
+        if _CONTACT.match(words[k].text) and not _ends_address(words[:k]):
+            return words[:k]
+    return None
+
+
 def _ends_address(words: list[_W]) -> bool:
     """Lines no address holds: contacts (a phone number alone on its line too), a document
-    title ("TAX INVOICE"), a registration or tax number ("Co. No. 419060-A")."""
+    title ("TAX INVOICE"), a registration or tax number ("Co. No. 419060-A"), a time, a field
+    ("Site: 2591")."""
     text = _text(words)
     return bool(
         _CONTACT.search(text)
+        or _TIME.search(text)
+        or _FIELD_LINE.fullmatch(text)
         or _PHONE_LINE.fullmatch(text)
         or titled(t for w in words for t in w.toks)
         or _regno(words, strict=True)
@@ -138,6 +160,10 @@ def _address(
 _PHONE = r"(?:\+\d[\d\s()-]{6,}\d|0\d{1,3}-?\s?\d[\d\s-]{4,}\d|\d{2,4}-\d{3,4}\s?\d{3,4})"
 _PHONE_LINE = re.compile(rf"\s*{_PHONE}(?:\s*[/,]\s*\d[\d\s-]*)?\.?\s*")
 _PHONE_TAIL = re.compile(rf"\s+{_PHONE}\.?\s*$")
+
+
+# A field alone on its line: a short label, a colon, one value with a digit ("Site: 2591")
+_FIELD_LINE = re.compile(r"\s*[^\W\d_][^\W\d_ .]*(?:[ .][^\W\d_]+){0,2}\.?\s*:\s*\S*\d\S*\s*")
 
 
 def _dated(text: str) -> bool:

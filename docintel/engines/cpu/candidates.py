@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from statistics import median
 from typing import Any
 
@@ -41,7 +41,7 @@ from docintel.engines.cpu.context import (
 )
 from docintel.engines.cpu.schema import _Spec
 from docintel.engines.cpu.vocab import _BUSINESS, _CONCEPTS, _LEGAL, _REGISTRATION, titled
-from docintel.engines.cpu.words import _CONTACT, _W, _Line, _overlap, _text
+from docintel.engines.cpu.words import _CONTACT, _W, _Line, _overlap, _text, _tokens
 from docintel.text.values import (
     COMMON_CURRENCIES,
     currency_codes,
@@ -157,6 +157,7 @@ def _amount_base(page: Page) -> list[tuple[float, _W, _Line, int, dict[str, floa
     for v, w, ln in page.amounts:
         by_line.setdefault(id(ln), []).append((v, w))
     tendered, before_change = _tender(page, by_line, set(values))
+    rounded, before_rounding = _rounding(page, by_line)
     for v, w, ln in page.amounts:
         a = page.index_of[id(w)]
         feats = page.position(ln, [w])
@@ -194,6 +195,8 @@ def _amount_base(page: Page) -> list[tuple[float, _W, _Line, int, dict[str, floa
                 "cents_rel": key / cents[0] if cents and cents[0] else 0.0,
                 "tendered": float(id(w) in tendered),
                 "before_change": float(id(w) in before_change),
+                "rounded": float(id(w) in rounded),
+                "before_rounding": float(id(w) in before_rounding),
             }
         )
         out.append((v, w, ln, a, feats))
@@ -230,6 +233,29 @@ def _tender(
                         tendered.add(id(w))
                         paid.update(id(x) for x in above)
     return tendered, paid
+
+
+def _rounding(page: Page, by_line: dict[int, list[tuple[float, _W]]]) -> tuple[set[int], set[int]]:
+    """Words of amounts after a rounding adjustment and of the amounts it adjusted, by
+    arithmetic: an amount, a small adjustment under it (at most 0.50, sign or not) and under
+    that the amount they make. Cash rounding prints both totals, often under labels that both
+    read like the total. Only lines holding one amount count."""
+    rounded: set[int] = set()
+    before: set[int] = set()
+    for lines in page.by_page.values():
+        rows = [r if len(r) == 1 else [] for r in (by_line.get(id(ln), []) for ln in lines)]
+        for k, row in enumerate(rows):
+            for v, w in row:
+                for j in range(max(0, k - 3), k):
+                    for r, _ in rows[j]:
+                        step = abs(round(r, 2))
+                        if not 0 < step <= 0.5 or step == abs(v):
+                            continue
+                        for u, x in (a for i in range(max(0, j - 3), j) for a in rows[i]):
+                            if abs(abs(abs(u) - abs(v)) - step) < 0.005:
+                                rounded.add(id(w))
+                                before.add(id(x))
+    return rounded, before
 
 
 _CENTS = re.compile(r"\d[.,]\d{2}\D{0,4}$")
@@ -392,7 +418,15 @@ _REG_GROUP = re.compile(r"\(\s*(?:[A-Za-z.]+\s*){0,3}[:.]?\s*\d[\w\s./-]*\)?")
 
 def _trim_phrase(words: list[_W]) -> list[_W]:
     ws = [w for w in words if w.text not in ("-", "|", "*", "•")]
-    while len(ws) > 1 and _REG_TAIL.fullmatch(ws[-1].text):
+    if len(ws) > 1 and "(" in ws[-1].text[1:]:  # "Bhd(728384-M)": OCR glued the number on
+        head, _, tail = ws[-1].text.partition("(")
+        if head and _REG_TAIL.fullmatch(f"({tail}"):
+            w = ws[-1]
+            x1 = w.x0 + (w.x1 - w.x0) * len(head) / len(w.text)
+            ws[-1] = replace(w, text=head, x1=x1, toks=_tokens(head))
+    while len(ws) > 1 and (
+        _REG_TAIL.fullmatch(ws[-1].text) or _CHECK_LETTER.fullmatch(ws[-1].text)
+    ):
         ws = ws[:-1]  # "99 SPEED MART S/B (519537-X)": the registration number is not the name
     for i in range(len(ws) - 1, 0, -1):  # the same in several words: "SDN BHD (139386 X)"
         if ws[i].text.startswith("("):

@@ -310,7 +310,7 @@ class Page:
             return None
         if parse_dates(text, whole=True) and not re.fullmatch(r"\d+[.,]\d{2}", text):
             return None
-        if re.search(r"[A-Za-z]{2,}", text) and not re.match(r"^[A-Za-z$€£¥₹]{1,3}[\d.,]+$", text):
+        if re.search(r"[A-Za-z]{2,}", text) and not re.match(r"^[-+]?[A-Za-z$€£¥₹]{1,3}-?[\d.,]+-?$", text):
             return None  # words with letters: not an amount, unless a currency glued to it
         v = _amount(text, self.doc)
         if v is None or abs(v) >= 1e9:

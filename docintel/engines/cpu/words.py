@@ -100,7 +100,7 @@ def _words_of(page: Page, region: Region | None = None, logos: bool = False) -> 
             r = region.bbox
             if not (r.x0 <= cx <= r.x1 and r.y0 <= cy <= r.y1):
                 continue
-        text = w.text.strip()
+        text = _misread(w.text.strip())
         if not text:
             continue
         m = (
@@ -118,6 +118,18 @@ def _words_of(page: Page, region: Region | None = None, logos: bool = False) -> 
     return out
 
 
+def _misread(text: str) -> str:
+    """An "l" that OCR read as "I" after lower-case letters or as "1" in a word of letters
+    ("WorId", "J1n", "Te1"): inside lower-case text neither is ever right."""
+    if "I" in text or "1" in text:
+        text = _L_AS_I.sub("l", text)
+        if not any(c.isdigit() for c in text.replace("1", "")):
+            text = _L_AS_1.sub("l", text)
+    return text
+
+
+_L_AS_I = re.compile(r"(?<=[a-z]{2})I(?=[a-z])")
+_L_AS_1 = re.compile(r"(?<=[A-Za-z])1(?=[a-z])|(?<=[A-Z][a-z])1\b")
 _GLUED = re.compile(r"^([^\W\d_]{2,}[^\W\d_.]*\.?:)((?!//)\S+)$")
 # A date glued to the time after it: "25/01/20181:22:56PM", ":19-03-201818:08", "06-04-1611:53"
 _DATE_TIME = re.compile(r"^:?(\d{1,2}[/.-]\d{1,2}[/.-](?:(?:19|20)\d\d|\d\d))(\d{1,2}[:.]\d\d\S*)$")

@@ -109,7 +109,8 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         y += 11
     name_size = size + (1.5 if rng.random() < 0.5 else 0)
     bold = rng.random() < 0.5
-    regno = f"({rng.randint(100000, 9999999)}{rng.choice(['-', ' '])}{rng.choice('AHKMPTUVWX')})"
+    regno = f"{rng.randint(100000, 9999999)}{rng.choice(['-', ' '])}{rng.choice('AHKMPTUVWX')}"
+    regno = f"({regno})" if rng.random() < 0.7 else regno  # bracketed or bare, check letter
     words = merchant.split()
     where = rng.random()
     if len(words) >= 3 and where < 0.25:  # the name over two lines ("POPULAR BOOK" / "CO. SDN BHD")
@@ -121,7 +122,8 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         c.text(ax, y, " ".join(words[cut:]), name_size, bold=bold, align=al)
         y += 11
     elif where < 0.35:  # the registration number on the name's line
-        c.text(ax, y, f"{merchant} {regno}", name_size, bold=bold, align=al)
+        glued = regno.startswith("(") and rng.random() < 0.3  # OCR drops the space
+        c.text(ax, y, f"{merchant}{'' if glued else ' '}{regno}", name_size, bold=bold, align=al)
         y += 11
     else:
         c.text(ax, y, merchant, name_size, bold=bold, align=al)
@@ -237,7 +239,9 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
     if rounding:
         rows.append((total_label, gross))
         rows.append((_pick(rng, lang, "rounding"), rounding))
-        rows.append((_pick(rng, lang, "paid"), paid))
+        # the amount after rounding, at times under a label that reads like the total too
+        after = _pick(rng, lang, "total") if rng.random() < 0.4 else _pick(rng, lang, "paid")
+        rows.append((after, paid))
     else:
         rows.append((total_label, paid))
     # the cash handed over, at times under a label that reads like the amount paid

@@ -113,7 +113,9 @@ def _person(rng: random.Random) -> str:
 def _address(rng: random.Random, lang: str) -> list[str]:
     street_name = "".join(rng.choice(SYLLABLES) for _ in range(2)).capitalize()
     street = rng.choice(STREETS[lang]).format(
-        n=rng.randint(1, 250), name=street_name if lang != "ms" else street_name.upper(),
+        # house numbers, and at times lot or plot numbers of up to five digits
+        n=rng.randint(1, 250) if rng.random() < 0.75 else rng.randint(250, 99999),
+        name=street_name if lang != "ms" else street_name.upper(),
         m=rng.randint(1, 20), k=rng.randint(1, 9),
     )  # fmt: skip
     city, code = rng.choice(CITIES[lang])
