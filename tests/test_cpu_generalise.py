@@ -862,7 +862,8 @@ def test_the_amount_after_rounding_when_both_labels_read_like_the_total() -> Non
     # total, adjustment, adjusted total: the arithmetic says which is after the rounding, and
     # a sign before a glued currency ("-RM0.03") still makes an amount
     body = ["05/03/2018 10:11", "TEA\t4.23", "NOODLES\t8.10", "TOTAL\tRM12.33",
-            "ROUNDING\t-RM0.03", "TOTAL DUE\tRM12.30", "CASH\tRM20.00", "CHANGE\tRM7.70"]  # fmt: skip
+            "ROUNDING\t-RM0.03", "TOTAL DUE\tRM12.30", "CASH\tRM20.00",
+            "CHANGE\tRM7.70"]  # fmt: skip
     value = fill(Receipt, docintel.load(_receipt(body, RECEIPT_HEAD)).pages)
     assert value["total"] == pytest.approx(12.30)
 

@@ -37,6 +37,7 @@ _ADDRESS_LABELS = ("address", "adresse", "alamat", "direccion", "indirizzo", "ad
 # ---- the page, once per document --------------------------------------------------------------
 
 _PERCENT = re.compile(r"^\(?[+-]?\d+(?:[.,]\d+)?\s*%\)?[.,;:]?$")
+_GLUED_CURRENCY = re.compile(r"^[-+]?[A-Za-z$€£¥₹]{1,3}-?[\d.,]+-?$")  # "RM15.40", "-RM0.02"
 _TIME = re.compile(r"(?<!\d)([01]?\d|2[0-3])[:.h]([0-5]\d)(?::([0-5]\d))?(?!\d)")
 _CLOCK = re.compile(r"([01]?\d|2[0-3]):([0-5]\d)(?::([0-5]\d))?")  # "10.17" is an amount
 _POSTCODE = re.compile(r"(?<![\d\w])\d{4,6}(?![\d\w])")
@@ -310,7 +311,7 @@ class Page:
             return None
         if parse_dates(text, whole=True) and not re.fullmatch(r"\d+[.,]\d{2}", text):
             return None
-        if re.search(r"[A-Za-z]{2,}", text) and not re.match(r"^[-+]?[A-Za-z$€£¥₹]{1,3}-?[\d.,]+-?$", text):
+        if re.search(r"[A-Za-z]{2,}", text) and not _GLUED_CURRENCY.match(text):
             return None  # words with letters: not an amount, unless a currency glued to it
         v = _amount(text, self.doc)
         if v is None or abs(v) >= 1e9:
