@@ -789,6 +789,22 @@ def test_a_phone_number_ends_the_address(tail: str | None) -> None:
 
 
 @pytest.mark.parametrize(
+    ("last", "after"),
+    [("56100 CHERAS, KL. Tel No.: 03-3279 1851", "Site: 2591"),
+     ("56100 CHERAS, KL. Te1: 03-3279 1851", "12:41 PM")],
+)  # fmt: skip
+def test_an_address_ends_where_a_contact_begins_and_before_a_field_or_time(
+    last: str, after: str
+) -> None:
+    # a contact after the last line's words ("Te1": OCR's 1 for l); then a line that is a
+    # field ("Site: 2591") or a time, which no address holds
+    header = ["HON MAJU HARDWARE TRADING", "NO 37, JALAN MANIS 7", last, after]
+    pdf = _receipt(["RECEIPT", "05/03/2018", "TOTAL\t6.50", "CASH\t10.00"], header)
+    value = fill(Receipt, docintel.load(pdf).pages)
+    assert value["address"] == "NO 37, JALAN MANIS 7 56100 CHERAS, KL."
+
+
+@pytest.mark.parametrize(
     "after",
     [
         "TAX INVOICE",
@@ -854,6 +870,19 @@ def test_cash_handed_over_under_a_label_that_reads_like_the_total() -> None:
     # "TOTAL PAID 50.00" is the cash handed over: 50.00 - 28.15 change = 21.85, printed above
     body = ["05/03/2018 10:11", "MILK 1L\t6.50", "RICE 5KG\t15.35", "GRAND TOTAL\t21.85",
             "TOTAL PAID\tRM50.00", "CHANGE\t28.15"]  # fmt: skip
+    value = fill(Receipt, docintel.load(_receipt(body, RECEIPT_HEAD)).pages)
+    assert value["total"] == pytest.approx(21.85)
+
+
+@pytest.mark.parametrize(
+    ("cash", "change"),
+    [("CASH\t50.00", "CHANGE\t28.15"), ("CASH\t43.70", "CHANGE\t21.85"),
+     ("CASH\t50.00", "ITEM COUNT 2   CHANGE\t28.15")],
+)  # fmt: skip
+def test_cash_handed_over_by_arithmetic(cash: str, change: str) -> None:
+    # the change may equal the amount paid; a bare count beside the change is not money
+    body = ["05/03/2018 10:11", "MILK 1L\t6.50", "RICE 5KG\t15.35", "TOTAL SALES\t21.85",
+            cash, change]  # fmt: skip
     value = fill(Receipt, docintel.load(_receipt(body, RECEIPT_HEAD)).pages)
     assert value["total"] == pytest.approx(21.85)
 

@@ -210,18 +210,16 @@ def _tender(
     """Words of amounts handed over and of amounts paid, by arithmetic, whatever the labels say
     ("TOTAL PAID 50.00" is often the cash handed over): an amount with one under it (the change)
     whose difference is printed a few lines above is tendered; that difference is paid. Only
-    lines holding one amount count."""
+    summary rows count (``_summary_rows``)."""
     tendered: set[int] = set()
     paid: set[int] = set()
-    for lines in page.by_page.values():
-        # summary rows print one amount each (item rows several: their sums are not change)
-        rows = [r if len(r) == 1 else [] for r in (by_line.get(id(ln), []) for ln in lines)]
+    for rows in _summary_rows(page, by_line):
         for k, row in enumerate(rows):
             below = [g for r in rows[k + 1 : k + 4] for g, _ in r if g > 0]
             for v, w in row:
                 for g in below:
                     rest = round(abs(v) - g, 2)
-                    if rest <= 0 or rest == g or rest not in values:
+                    if rest <= 0 or rest not in values:
                         continue
                     above = [
                         x
@@ -235,15 +233,31 @@ def _tender(
     return tendered, paid
 
 
+def _summary_rows(
+    page: Page, by_line: dict[int, list[tuple[float, _W]]]
+) -> list[list[list[tuple[float, _W]]]]:
+    """Per page, each line's amount when it prints one (a summary row: total, cash, change),
+    else nothing: item rows print several, and their sums are not change. A bare integer
+    beside an amount with cents ("Item Count 2  Change 53.45") does not count."""
+    out = []
+    for lines in page.by_page.values():
+        rows = []
+        for ln in lines:
+            row = by_line.get(id(ln), [])
+            money = [(v, w) for v, w in row if _CENTS.search(w.text)] or row
+            rows.append(money if len(money) == 1 else [])
+        out.append(rows)
+    return out
+
+
 def _rounding(page: Page, by_line: dict[int, list[tuple[float, _W]]]) -> tuple[set[int], set[int]]:
     """Words of amounts after a rounding adjustment and of the amounts it adjusted, by
     arithmetic: an amount, a small adjustment under it (at most 0.50, sign or not) and under
     that the amount they make. Cash rounding prints both totals, often under labels that both
-    read like the total. Only lines holding one amount count."""
+    read like the total. Only summary rows count (``_summary_rows``)."""
     rounded: set[int] = set()
     before: set[int] = set()
-    for lines in page.by_page.values():
-        rows = [r if len(r) == 1 else [] for r in (by_line.get(id(ln), []) for ln in lines)]
+    for rows in _summary_rows(page, by_line):
         for k, row in enumerate(rows):
             for v, w in row:
                 for j in range(max(0, k - 3), k):
