@@ -1,6 +1,7 @@
 """OCR words for pages without a text layer (scans and photos).
 
-``ocr_words(page)`` reads ``ocr_image(page)``: the page oriented and deskewed, for RapidOCR not
+``ocr_words(page)`` reads ``ocr_image(page)``, at the resolution the page was scanned at
+(``ocr_side``): the page oriented and deskewed, for RapidOCR not
 cleaned (its models are trained on natural images; the contrast stretch that helps a vision
 model clips faint strokes and closes commas into stops: exact lines read on 20 SROIE receipts
 went from 89.0 to 90.5 %), for tesseract cleaned (its own binarisation wants flat paper), and
