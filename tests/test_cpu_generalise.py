@@ -241,6 +241,23 @@ def test_the_amount_paid_not_the_pre_rounding_total_nor_a_summary_row() -> None:
     assert value["total"] == pytest.approx(10.15)
 
 
+def test_a_tax_summary_row_labelled_total_does_not_beat_a_labelled_total() -> None:
+    # "Total" heads the tax summary's row; the amount paid sits under a longer label of its own
+    lines: list[Line] = [
+        (12, 30, "KEDAI RUNCIT MAJU JAYA SDN BHD", 8), (12, 41, "05/03/2018 10:11", 8),
+        (12, 60, "Sub-total", 8), (180, 60, "10.20", 8),
+        (12, 71, "Total Sales Incl GST", 8), (180, 71, "10.20", 8),
+        (12, 82, "Total After Adj Incl GST", 8), (180, 82, "10.20", 8),
+        (12, 93, "CASH", 8), (180, 93, "10.20", 8),
+        (12, 104, "Item Count 3", 8), (90, 104, "Change Amt", 8), (180, 104, "0.00", 8),
+        (12, 124, "GST Summary", 8), (110, 124, "Amount", 8), (170, 124, "Tax", 8),
+        (12, 135, "SR @ 6%", 8), (110, 135, "9.62", 8), (170, 135, "0.58", 8),
+        (12, 146, "Total", 8), (110, 146, "9.62", 8), (170, 146, "0.58", 8),
+    ]  # fmt: skip
+    value = fill(Receipt, docintel.load(_pdf(lines, size=(226, 600), font="cour")).pages)
+    assert value["total"] == pytest.approx(10.20)
+
+
 def test_legal_name_not_the_brand_above_it() -> None:
     header = ["MAJU", *RECEIPT_HEAD]
     pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
@@ -939,6 +956,6 @@ def test_a_retry_reuses_the_scored_candidates_and_logos_are_read_only_when_neede
      ("PJU6A", "PJU6A"), ("INVOICE", "INVOICE"), ("1st", "1st")],
 )  # fmt: skip
 def test_an_l_that_ocr_read_as_capital_i_or_one(read: str, meant: str) -> None:
-    from docintel.engines.cpu.words import _misread
+    from docintel.text.values import misread
 
-    assert _misread(read) == meant
+    assert misread(read) == meant

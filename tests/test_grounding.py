@@ -205,7 +205,9 @@ def test_iso_date_string_printed_as_iso_is_exact() -> None:
         ("Atelier  Brun\nSARL", "Atelier Brun SARL", "exact"),
         ("Atelier Brun SARL", "BILL TO: Atelier Brun SARL,", "exact"),
         ("NW-2024-00417", "Invoice no.: NW-2024-00417", "exact"),
-        ("NW-2024-00417", "Invoice no.:NW-2024-00417", "normalized"),  # glued to its label
+        ("NW-2024-00417", "Invoice no.:NW-2024-00417", "exact"),  # glued to its label
+        ("21.85", "Grand TotalRM21.85", "normalized"),  # OCR glued the amount to its label
+        ("Jln Besar", "J1n Besar", "exact"),  # OCR's "1" for "l", read as printed
         ("INV-10582", "Invoice INV- 10582", "exact"),  # a token split by the PDF
         ("Grundgebühr", "Grundgebuhr pro Einheit", "normalized"),
         ("Harbor & Pine Co", "Harbor & Pine Co.", "normalized"),

@@ -43,7 +43,7 @@ import re
 import weakref
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from difflib import SequenceMatcher
@@ -66,9 +66,11 @@ from docintel.text.values import (
     currency_codes,
     currency_forms,
     fold,
+    misread,
     parse_amount,
     parse_dates,
     runs,
+    unglue,
 )
 
 __all__ = [
@@ -115,12 +117,29 @@ class FieldSource:
 
 def _page_words(page: Page) -> tuple[list[Word], Source]:
     """The words to search on a page (``Page.ocr_words``: the text layer, else OCR) and where
-    they come from. Without an OCR engine a scan has nothing to search."""
+    they come from, read as the CPU engine reads them (``misread``, ``unglue``), so that what it
+    extracts is found. Without an OCR engine a scan has nothing to search."""
     try:
         words = page.ocr_words
     except EngineUnavailable:
         return [], "text_layer"
-    return list(words), "text_layer" if page.words or not words else "ocr"
+    return _as_printed(words), "text_layer" if page.words or not words else "ocr"
+
+
+def _as_printed(words: Sequence[Word]) -> list[Word]:
+    out: list[Word] = []
+    for w in words:
+        text = misread(w.text)
+        parts = unglue(text.strip())
+        if parts is None:
+            out.append(w if text == w.text else replace(w, text=text))
+            continue
+        head, tail = parts  # a label glued to its value: two words, the box shared by letters
+        b = w.bbox
+        cut = b.x0 + (b.x1 - b.x0) * len(head) / len(text.strip())
+        out.append(replace(w, text=head, bbox=BBox(b.x0, b.y0, cut, b.y1)))
+        out.append(replace(w, text=tail, bbox=BBox(cut, b.y0, b.x1, b.y1)))
+    return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -88,6 +88,7 @@ def train_documents(
     from docintel.engines.cpu.scorer import Scorer, fit
     from docintel.engines.cpu.train import merge, rows
 
+    prior = prior if prior is not None and prior.data else None  # nothing to learn on
     scorer = prior or Scorer()
     data: dict[str, Any] = {}
     counts: dict[str, tuple[int, int]] = {}

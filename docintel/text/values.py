@@ -5,6 +5,7 @@ field?) read the same things from the same words; they share these functions so 
 reads the other finds.
 
 * ``fold``/``runs``/``compact``: case-, accent- and whitespace-insensitive forms and tokens.
+* ``misread``/``unglue``: words as OCR prints them ("J1n" is "Jln"; "TotalRM21.85" is two).
 * ``parse_amount``: the numbers a printed amount can mean ("1,740.61", "1.740,61", "1 740,61",
   "1'740.61", "$", "EUR", "%", "(12.00)", "12.00-").
 * ``parse_dates``: the dates a printed text can mean, in common formats and languages.
@@ -123,6 +124,43 @@ def runs(text: str) -> list[str]:
 
 def compact(text: str) -> str:
     return "".join(runs(text))
+
+
+# ---- words as OCR and tight layouts print them -----------------------------------------------
+
+
+def misread(text: str) -> str:
+    """A word with an "l" that OCR read as "I" after lower-case letters or as "1" in a word of
+    letters ("WorId", "J1n", "Te1") read as printed: inside lower-case text neither is right."""
+    if "I" in text or "1" in text:
+        text = _L_AS_I.sub("l", text)
+        if not any(c.isdigit() for c in text.replace("1", "")):
+            text = _L_AS_1.sub("l", text)
+    return text
+
+
+def unglue(text: str) -> tuple[str, str] | None:
+    """A label glued to its value, or a date to its time, as two parts: "No:#BLR-1",
+    "No.12345", "TotalRM21.85", "25/01/20181:22:56PM"; None when the word is one thing."""
+    m = (
+        _GLUED.match(text)
+        or _PREFIXED.match(text)
+        or _DATE_TIME.match(text)
+        or _LABEL_AMOUNT.match(text)
+    )
+    return (m[1], m[2]) if m else None
+
+
+_L_AS_I = re.compile(r"(?<=[a-z]{2})I(?=[a-z])")
+_L_AS_1 = re.compile(r"(?<=[A-Za-z])1(?=[a-z])|(?<=[A-Z][a-z])1\b")
+# A word and a colon glued to what follows: "No:#BLR-1", "Date:12/03/2018" (not "https://")
+_GLUED = re.compile(r"^([^\W\d_]{2,}[^\W\d_.]*\.?:)((?!//)\S+)$")
+# A date glued to the time after it: "25/01/20181:22:56PM", ":19-03-201818:08", "06-04-1611:53"
+_DATE_TIME = re.compile(r"^:?(\d{1,2}[/.-]\d{1,2}[/.-](?:(?:19|20)\d\d|\d\d))(\d{1,2}[:.]\d\d\S*)$")
+# A label glued to an amount with cents, a currency between or not: "TotalRM21.85"
+_LABEL_AMOUNT = re.compile(r"^([^\W\d_]{3,}?)((?:RM|Rs\.?|[$€£¥₹])?\d[\d,]*[.,]\d{2})$")
+# A short word ending in "." or "#" glued to a number: "No.12345", "Inv#0042", "Nr.7"
+_PREFIXED = re.compile(r"^([^\W\d_]{1,8}[.#]+)(\d[\w\-/]*)$")
 
 
 # ---- amounts -----------------------------------------------------------------------------------

@@ -335,8 +335,9 @@ class _Work:
             return None
         c = allowed[0]
         # printed right after (or under) one of its own labels, whole: that beats an unlabelled
-        # guess not much likelier
-        for other in allowed[:5]:
+        # guess not much likelier (a guess under a label of its own, "Total Sales Incl GST",
+        # is no guess: the scorer weighed both labels)
+        for other in allowed[:5] if c.labelled < 0.5 else ():
             floor = max(LABELLED_THRESHOLD, 0.3 * c.p)
             if other.labelled >= 1.0 and other.p >= floor:
                 return _as_field(spec, other.value)

@@ -9,9 +9,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from docintel.geometry import visual_lines
-from docintel.text.values import (
-    runs,
-)
+from docintel.text.values import misread, runs, unglue
 
 if TYPE_CHECKING:
     from docintel.document import Page, Region
@@ -100,43 +98,18 @@ def _words_of(page: Page, region: Region | None = None, logos: bool = False) -> 
             r = region.bbox
             if not (r.x0 <= cx <= r.x1 and r.y0 <= cy <= r.y1):
                 continue
-        text = _misread(w.text.strip())
+        text = misread(w.text.strip())
         if not text:
             continue
-        m = (
-            _GLUED.match(text)
-            or _PREFIXED.match(text)
-            or _DATE_TIME.match(text)
-            or _LABEL_AMOUNT.match(text)
-        )
-        if m:  # a label glued to its value ("No:#BLR-1", "No.12345"): split after the label
-            cut = b.x0 + (b.x1 - b.x0) * len(m[1]) / len(text)
-            out.append(_W(m[1], b.x0, b.y0, cut, b.y1, page.index, _tokens(m[1])))
-            out.append(_W(m[2], cut, b.y0, b.x1, b.y1, page.index, _tokens(m[2])))
+        parts = unglue(text)
+        if parts:  # a label glued to its value ("No:#BLR-1", "No.12345"): split after the label
+            head, tail = parts
+            cut = b.x0 + (b.x1 - b.x0) * len(head) / len(text)
+            out.append(_W(head, b.x0, b.y0, cut, b.y1, page.index, _tokens(head)))
+            out.append(_W(tail, cut, b.y0, b.x1, b.y1, page.index, _tokens(tail)))
             continue
         out.append(_W(text, b.x0, b.y0, b.x1, b.y1, page.index, _tokens(text)))
     return out
-
-
-def _misread(text: str) -> str:
-    """An "l" that OCR read as "I" after lower-case letters or as "1" in a word of letters
-    ("WorId", "J1n", "Te1"): inside lower-case text neither is ever right."""
-    if "I" in text or "1" in text:
-        text = _L_AS_I.sub("l", text)
-        if not any(c.isdigit() for c in text.replace("1", "")):
-            text = _L_AS_1.sub("l", text)
-    return text
-
-
-_L_AS_I = re.compile(r"(?<=[a-z]{2})I(?=[a-z])")
-_L_AS_1 = re.compile(r"(?<=[A-Za-z])1(?=[a-z])|(?<=[A-Z][a-z])1\b")
-_GLUED = re.compile(r"^([^\W\d_]{2,}[^\W\d_.]*\.?:)((?!//)\S+)$")
-# A date glued to the time after it: "25/01/20181:22:56PM", ":19-03-201818:08", "06-04-1611:53"
-_DATE_TIME = re.compile(r"^:?(\d{1,2}[/.-]\d{1,2}[/.-](?:(?:19|20)\d\d|\d\d))(\d{1,2}[:.]\d\d\S*)$")
-# A label glued to an amount with cents, a currency between or not: "TotalRM21.85"
-_LABEL_AMOUNT = re.compile(r"^([^\W\d_]{3,}?)((?:RM|Rs\.?|[$€£¥₹])?\d[\d,]*[.,]\d{2})$")
-# A short word ending in "." or "#" glued to a number: "No.12345", "Inv#0042", "Nr.7"
-_PREFIXED = re.compile(r"^([^\W\d_]{1,8}[.#]+)(\d[\w\-/]*)$")
 
 
 def _build_lines(words: list[_W], page: int) -> list[_Line]:
