@@ -91,6 +91,8 @@ def text_of(doc: Document, src: FieldSource) -> str:
         ("12", 12.0),
         ("12.", 12.0),
         ("0,75 €", 0.75),
+        ("-RM0.02", -0.02),
+        ("100.00℃", 100.0),  # a symbol OCR saw in a speck after the amount
     ],
 )
 def test_parse_amount(printed: str, value: float) -> None:

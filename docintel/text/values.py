@@ -177,6 +177,8 @@ NUMERIC_WORD = re.compile(rf"^[(\-+−]?(?:{_CURRENCY})?[\d.,'’`´%()\-+−]*$
 def parse_amount(text: str) -> tuple[float, ...]:
     """The numbers a printed amount can mean ("1,740" is 1740 or 1.74); () if none."""
     s = text.strip().replace("−", "-")
+    while s and unicodedata.category(s[-1]) == "So":  # "100.00℃": a symbol OCR saw in a speck
+        s = s[:-1].rstrip()
     neg = False
     if s.startswith("(") and s.endswith(")"):
         neg, s = True, s[1:-1].strip()
