@@ -119,11 +119,16 @@ def _page_words(page: Page) -> tuple[list[Word], Source]:
     """The words to search on a page (``Page.ocr_words``: the text layer, else OCR) and where
     they come from, read as the CPU engine reads them (``misread``, ``unglue``), so that what it
     extracts is found. Without an OCR engine a scan has nothing to search."""
+    words, source = _raw_words(page)
+    return _as_printed(words), source
+
+
+def _raw_words(page: Page) -> tuple[list[Word], Source]:
     try:
-        words = page.ocr_words
+        words = page.ocr_words  # cached on the page: the same list until OCR adds words
     except EngineUnavailable:
         return [], "text_layer"
-    return _as_printed(words), "text_layer" if page.words or not words else "ocr"
+    return words, "text_layer" if page.words or not words else "ocr"
 
 
 def _as_printed(words: Sequence[Word]) -> list[Word]:
@@ -413,7 +418,7 @@ _CACHE: weakref.WeakKeyDictionary[Document, dict[int, tuple[int, int, _PageIndex
 
 def _index(doc: Document, page: Page) -> _PageIndex:
     per_doc = _CACHE.setdefault(doc, {})
-    words, _ = _page_words(page)
+    words, _ = _raw_words(page)
     stamp = (id(words), len(words))
     cached = per_doc.get(page.index)
     if cached is not None and cached[:2] == stamp:
