@@ -79,9 +79,10 @@ def ocr_side(page: Page) -> int:
     """The longest side, in pixels, OCR reads ``page`` at: the resolution it was scanned at,
     within ``[_DET_SIDE, _MAX_SIDE]``; born-digital pages at ``_DIGITAL_SIDE``.
 
-    Resampling a scan to a fixed size loses letters: on 20 SROIE receipts, exact lines read
-    went from 88.0 % at 2000 px to 92.6 % at the scan's own size (the largest are 3000-7000
-    px tall, and their small print did not survive the shrink), and OCR took no longer.
+    Resampling a scan to a fixed size invents or drops pixels and gains no letters: on 20
+    SROIE receipts read through the whole OCR stage, exact lines were the same at 2000 px and
+    at the scan's own size (988 of 1066); on the generated scan and photo of ``bench/ocr.py``,
+    word recall went from 0.960 / 0.987 at 2000 px to 0.971 / 1.000.
     """
     side = page.scan_side
     return _DIGITAL_SIDE if side is None else min(max(side, _DET_SIDE), _MAX_SIDE)
