@@ -847,6 +847,14 @@ def test_commas_that_ocr_read_as_stops_inside_an_address() -> None:
     assert value["address"] == "NO. 37, JALAN MANIS 7, TAMAN SERI, 56100 CHERAS."
 
 
+def test_a_date_printed_at_the_foot_under_the_payment() -> None:
+    body = ["INVOICE NO: 2018041210090260073", "BREAD\t4.50", "MILK\t5.70", "TOTAL\t10.20",
+            "CASH\t20.00", "CHANGE\t9.80", "", "", "", "", "", "12/04/2018 18:18",
+            "THANK YOU, PLEASE COME AGAIN"]  # fmt: skip
+    value = fill(Receipt, docintel.load(_receipt(body, RECEIPT_HEAD)).pages)
+    assert value["date"] == "2018-04-12" and value["time"] == "18:18"
+
+
 @pytest.mark.parametrize(
     ("printed", "day", "time"),
     [

@@ -180,7 +180,11 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         y += 6
     docno = _id(rng)
     meta_style = rng.random()
-    if meta_style < 0.4:
+    late = rng.random() < 0.2  # the date and time printed at the foot, under the payment
+    if late:
+        c.text(x0, y, f"{U(_pick(rng, lang, 'number'))}: {docno}", size)
+        y += 10
+    elif meta_style < 0.4:
         c.text(x0, y, f"{dtext} {t}", size)  # a bare date beside a time
         c.text(x1, y, f"#{rng.randint(1, 99):02d}", size, align="right")
         y += 10
@@ -311,6 +315,11 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         )
         y += 10
     y += 10
+    if late:
+        label = f"{U(_pick(rng, lang, 'date'))}: " if rng.random() < 0.4 else ""
+        c.text(x0 if rng.random() < 0.5 else W / 2, y, f"{label}{dtext} {t}", size,
+               align="left" if label else rng.choice(["left", "center"]))  # fmt: skip
+        y += 12
     c.text(W / 2, y, U(_pick(rng, lang, "thanks")), size, align="center")
     truth = {
         "merchant": merchant,
