@@ -114,6 +114,8 @@ class Scorer:
         self.meta = {k: v for k, v in data.items() if k not in ("groups", "prior")}
         self.groups = {name: _Trees(g) for name, g in (data.get("groups") or {}).items()}
         prior = data.get("prior")
+        if isinstance(prior, dict) and prior.get("prior"):  # one level: files stay bounded
+            raise ValueError(f"{source or 'scorer'}: its prior carries a prior of its own")
         self.prior = Scorer(prior, f"{source} (prior)") if prior else None
 
     @classmethod
