@@ -191,7 +191,13 @@ def _receipt(body: list[str], header: list[str], *, size: float = 8.0) -> bytes:
     lines: list[Line] = []
     y = 30.0
     for text in header:
-        lines.append((113 - len(text) * size * 0.3, y, text, size))
+        if "\t" in text:  # words spread across the line: one phrase each
+            parts = text.split("\t")
+            step = 202 / len(parts)
+            for i, part in enumerate(parts):
+                lines.append((12 + step * i, y, part, size))
+        else:
+            lines.append((113 - len(text) * size * 0.3, y, text, size))
         y += 11
     y += 8
     for text in body:
@@ -794,11 +800,12 @@ def test_a_currency_column_between_the_label_and_the_amount() -> None:
     assert value["total"] == pytest.approx(9.9)
 
 
-@pytest.mark.parametrize("regno", [" (123456 X)", "(123456-X)", " 123456-X"])
+@pytest.mark.parametrize("regno", [" (123456 X)", "(123456-X)", " 123456-X", " (Co. No: 123456-X)"])
 def test_a_registration_number_on_the_names_line(regno: str) -> None:
-    # apart, glued by OCR, or bare with its check letter
+    # apart, glued by OCR, bare with its check letter, or after its label inside the brackets
     header = [f"KEDAI RUNCIT MAJU JAYA SDN BHD{regno}", *RECEIPT_HEAD[2:]]
-    pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
+    body = ["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"]
+    pdf = _receipt(body, header, size=6.5)  # small enough for the longest line to fit
     assert fill(Receipt, docintel.load(pdf).pages)["merchant"] == RECEIPT_HEAD[0]
 
 
@@ -806,6 +813,36 @@ def test_a_name_printed_over_two_lines() -> None:
     header = ["KEDAI RUNCIT MAJU", "JAYA SDN BHD", *RECEIPT_HEAD[1:]]
     pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
     assert fill(Receipt, docintel.load(pdf).pages)["merchant"] == RECEIPT_HEAD[0]
+
+
+def test_a_name_whose_words_are_spread_across_the_line() -> None:
+    # printed wide, OCR returns each word as a phrase of its own
+    header = ["KEDAI\tRUNCIT\tMAJU\tJAYA\tSDN\tBHD", *RECEIPT_HEAD[1:]]
+    pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
+    assert fill(Receipt, docintel.load(pdf).pages)["merchant"] == RECEIPT_HEAD[0]
+
+
+def test_a_date_whose_separators_ocr_dropped() -> None:
+    body = ["27032018\tNo. CS-20242", "BREAD\t4.50", "TOTAL\t4.50", "CASH\t5.00"]
+    value = fill(Receipt, docintel.load(_receipt(body, RECEIPT_HEAD)).pages)
+    assert value["date"] == "2018-03-27"
+
+
+def test_a_decimal_point_that_ocr_read_as_a_dash() -> None:
+    # "TOTAL   7-00": the amount paid, found again on the page by grounding
+    body = ["05/03/2018 10:11", "BREAD\t3.50", "MILK\t3.50", "TOTAL\t7-00", "CASH\t10.00",
+            "CHANGE\t3.00"]  # fmt: skip
+    result = docintel.extract(_receipt(body, RECEIPT_HEAD), Receipt, engine=CPUEngine())
+    assert result.ok and result.value.total == pytest.approx(7.0)
+    assert result.provenance["total"].found and not result.ungrounded
+
+
+def test_an_expiry_date_at_the_foot_is_not_the_receipts_date() -> None:
+    # a card's expiry, a points balance's last day: dates, but not the receipt's
+    body = ["24/01/18 16:14\tSlip No.: 8020178503", "BREAD\t4.50", "TOTAL\t4.50",
+            "CARD\t4.50", "CARD EXPIRY : 31/05/21", "POINTS EXPIRY\t30/11/2020"]  # fmt: skip
+    value = fill(Receipt, docintel.load(_receipt(body, RECEIPT_HEAD)).pages)
+    assert value["date"] == "2018-01-24"
 
 
 @pytest.mark.parametrize("tail", [None, "+603-9130 2672"])
@@ -978,9 +1015,10 @@ def test_a_retry_reuses_the_scored_candidates_and_logos_are_read_only_when_neede
 @pytest.mark.parametrize(
     ("read", "meant"),
     [("WorId", "World"), ("J1n", "Jln"), ("McIntosh", "McIntosh"), ("SS21/58", "SS21/58"),
-     ("PJU6A", "PJU6A"), ("INVOICE", "INVOICE"), ("1st", "1st")],
+     ("PJU6A", "PJU6A"), ("INVOICE", "INVOICE"), ("1st", "1st"),
+     ("INTERNATIONAL·SDN", "INTERNATIONAL SDN"), ("12·50", "12·50")],
 )  # fmt: skip
-def test_an_l_that_ocr_read_as_capital_i_or_one(read: str, meant: str) -> None:
+def test_an_l_that_ocr_read_as_capital_i_or_one_or_a_space_as_a_dot(read: str, meant: str) -> None:
     from docintel.text.values import misread
 
     assert misread(read) == meant

@@ -65,6 +65,7 @@ from docintel.text.values import (
     compact,
     currency_codes,
     currency_forms,
+    dash_decimal,
     fold,
     misread,
     parse_amount,
@@ -341,6 +342,8 @@ class _PageIndex:
                         idx = tuple(line[a : b + 1])
                         texts = [self.words[i].text for i in idx]
                         forms = {"".join(texts), " ".join(texts)} if b > a else {texts[0]}
+                        if b == a and (fixed := dash_decimal(texts[0])):
+                            forms.add(fixed)  # "7-00": a decimal point OCR read as a dash
                         for form in forms:
                             for v in parse_amount(form):
                                 index.setdefault(cents(v), []).append((v, idx))

@@ -131,12 +131,22 @@ def compact(text: str) -> str:
 
 def misread(text: str) -> str:
     """A word with an "l" that OCR read as "I" after lower-case letters or as "1" in a word of
-    letters ("WorId", "J1n", "Te1") read as printed: inside lower-case text neither is right."""
+    letters ("WorId", "J1n", "Te1") read as printed: inside lower-case text neither is right.
+    A dot between two letters ("INTERNATIONAL·SDN") is a space."""
+    if "·" in text or "•" in text:  # a space OCR read as a dot: "INTERNATIONAL·SDN"
+        text = _DOT_AS_SPACE.sub(" ", text)
     if "I" in text or "1" in text:
         text = _L_AS_I.sub("l", text)
         if not any(c.isdigit() for c in text.replace("1", "")):
             text = _L_AS_1.sub("l", text)
     return text
+
+
+def dash_decimal(text: str) -> str | None:
+    """An amount whose decimal point OCR read as a dash ("7-00", "RM22-60") as printed
+    ("7.00"); None for anything else. Only where an amount is expected: "43-45" may be a lot."""
+    m = _DASH_DECIMAL.fullmatch(text)
+    return f"{m[1]}{m[2]}.{m[3]}" if m else None
 
 
 def unglue(text: str) -> tuple[str, str] | None:
@@ -151,6 +161,8 @@ def unglue(text: str) -> tuple[str, str] | None:
     return (m[1], m[2]) if m else None
 
 
+_DASH_DECIMAL = re.compile(r"((?:RM|[$€£¥₹])?)(\d{1,6})-(\d{2})")
+_DOT_AS_SPACE = re.compile(r"(?<=[^\W\d_])[·•](?=[^\W\d_])")
 _L_AS_I = re.compile(r"(?<=[a-z]{2})I(?=[a-z])")
 _L_AS_1 = re.compile(r"(?<=[A-Za-z])1(?=[a-z])|(?<=[A-Z][a-z])1\b")
 # A word and a colon glued to what follows: "No:#BLR-1", "Date:12/03/2018" (not "https://")
@@ -255,6 +267,8 @@ _DATE_PATTERNS: list[tuple[re.Pattern[str], str]] = [
     (re.compile(rf"(?<![a-z])([a-z]+)\.?\s*[-/ ]?\s*{_D}\s*,?\s*(\d{{4}})(?!\d)"), "mdy"),
     # compact: 20180304 (years 1970-2099 only: other runs of eight digits are numbers)
     (re.compile(r"(?<!\d)(19[7-9]\d|20\d\d)(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])(?!\d)"), "ymd"),
+    # 27032018: a day-first date whose separators OCR dropped (day and month either way)
+    (re.compile(r"(?<!\d)([0-3]\d)([0-3]\d)(19[7-9]\d|20\d\d)(?!\d)"), "xxy"),
 ]
 
 

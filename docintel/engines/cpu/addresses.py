@@ -52,15 +52,16 @@ def address_candidates(page: Page, spec: _Spec, anchors: list[Anchor], joiner: s
                 lines = block[s : s + n]
                 if any(_ends_address(x) for x in lines[:-1]):
                     break
-                rows = block
+                rows, rest = block, None
                 if _ends_address(lines[-1]):
                     # "81750 Johor Bahru, Johor. Tel No.: 07-387 3322": the address ends
-                    # inside the line, where the contact begins
+                    # inside the line, where the contact begins (what follows it)
                     head = _before_contact(lines[-1])
                     if head is None:
                         break
                     rows = [*block[: s + n - 1], head, *block[s + n :]]
-                cand = _address(page, spec, anchor_rank, line, rows, s, n, joiner)
+                    rest = lines[-1][len(head) :]
+                cand = _address(page, spec, anchor_rank, line, rows, s, n, joiner, rest)
                 cand.feats["anchor_p"] = p
                 out.append(cand)
                 if rows is not block:
@@ -102,12 +103,17 @@ def _address(
     s: int,
     n: int,
     joiner: str,
+    rest: list[_W] | None = None,
 ) -> Cand:
+    """One block as an address candidate; ``rest``: the words after it on its last line,
+    which then are what follows it (rather than the next line)."""
     lines = block[s : s + n]
     texts = [_text(x).strip() for x in lines]
     texts[-1] = _PHONE_TAIL.sub("", texts[-1]) or texts[-1]  # "... 47400 PJ 03-7728 1234"
     value = _STOP.sub(",", _join(texts, joiner))
-    nxt = block[s + n] if s + n < len(block) else None
+    nxt = rest or (block[s + n] if s + n < len(block) else None)
+    if not rest and nxt is not None and _ends_address(nxt):
+        nxt = _before_contact(nxt) or nxt  # address words before a contact: the block goes on
     skipped = block[:s]
     first_line = page.line_of[id(lines[0][0])]
     feats: dict[str, float] = {
@@ -121,7 +127,9 @@ def _address(
         "first_digit": float(any(c.isdigit() for c in texts[0])),
         "digit_share": sum(c.isdigit() for c in value) / max(len(value), 1),
         "commas": value.count(","),
-        "ends_punct": float(texts[-1][-1:] in ".,"),
+        # a comma says more follows, a stop that the address ends ("Selangor.")
+        "ends_comma": float(texts[-1][-1:] in ",;"),
+        "ends_stop": float(texts[-1][-1:] == "."),
         "next_none": float(nxt is None),
         "next_contact": float(nxt is not None and bool(_CONTACT.search(_text(nxt)))),
         "next_regno": float(nxt is not None and _regno(nxt)),
@@ -147,7 +155,7 @@ def _address(
         "y": first_line.y0 / (page.doc.heights.get(first_line.page, 1.0) or 1.0),
         "gap_after": (
             0.0
-            if nxt is None
+            if nxt is None or rest
             else (page.line_of[id(nxt[0])].y0 - page.line_of[id(lines[-1][0])].y1)
             / max(first_line.h, 1.0)
         ),

@@ -341,6 +341,7 @@ def _date_base(page: Page) -> list[tuple[Any, list[_W], _Line, int, dict[str, fl
                 "month_name": float(bool(re.search(r"[A-Za-z]{3,}", text))),
                 "year4": float(bool(re.search(r"\d{4}", text))),
                 "iso": float(bool(re.search(r"\d{4}-\d{2}-\d{2}", text))),
+                "compact": float(bool(re.fullmatch(r"\d{8}", text.strip(" :")))),
                 "ambiguous": float(
                     bool(re.search(r"(?<!\d)(0?[1-9]|1[0-2])[./-](0?[1-9]|1[0-2])[./-]", text))
                 ),
@@ -456,6 +457,12 @@ def _trim_phrase(words: list[_W]) -> list[_W]:
     return ws
 
 
+def _closed(words: list[_W]) -> bool:
+    """Every bracket opened in the words is closed again."""
+    text = "".join(w.text for w in words)
+    return text.count("(") <= text.count(")")
+
+
 def legal_form(words: list[_W]) -> bool:
     toks = [t for w in words for t in w.toks]
     if not toks:
@@ -495,12 +502,21 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
         if ln.y0 > 0.6 * height and k > 12 and not footer:
             continue
         phrases = list(ln.segments)
-        if 1 < len(ln.segments) <= 3 and not any(c.isdigit() for w in ln.words for c in w.text):
-            phrases.append((0, len(ln.words)))  # a name spread wide ("T H R E E   S T O O G E S")
+        if 1 < len(ln.segments) <= 6 and not any(c.isdigit() for w in ln.words for c in w.text):
+            # a name spread wide ("T H R E E   S T O O G E S", "SWC   ENTERPRISE   SDN   BHD")
+            phrases.append((0, len(ln.words)))
         for sa, sb in phrases:
             words = ln.words[sa:sb]
             # a phrase after a label on its line ("Sold by: Acme GmbH"): the part after ":"
-            cut = next((i for i, w in enumerate(words[:-1]) if w.text.endswith(":")), None)
+            # (not a colon inside brackets: "Dion Realties Sdn Bhd (Co. No: 20154-T)")
+            cut = next(
+                (
+                    i
+                    for i, w in enumerate(words[:-1])
+                    if w.text.endswith(":") and _closed(words[: i + 1])
+                ),
+                None,
+            )
             if cut is not None:
                 words = words[cut + 1 :]
             words = _trim_phrase(words)

@@ -336,10 +336,10 @@ class Page:
                     if (
                         n == 1
                         and ds
-                        and re.fullmatch(r"[\d.,]+", text.strip())
+                        and re.fullmatch(r"\d*[.,][\d.,]*", text.strip())
                         and not re.search(r"\d[./-]\d+[./-]\d", text)
                     ):
-                        continue  # "12.50": an amount
+                        continue  # "12.50": an amount (not "27032018", a date OCR ran together)
                     d = _pick_date(tuple(x for x in ds if 1970 <= x.year <= 2099), self.doc, text)
                     if d is not None:
                         best = (d, span)

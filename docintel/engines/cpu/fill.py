@@ -49,7 +49,7 @@ class Filled(dict[str, Any]):
 
 # Optional fields take their best candidate only when the scorer gives it at least this.
 THRESHOLD = 0.3
-REQUIRED_THRESHOLD = 0.05  # below this a required field stays empty (a partial result)
+REQUIRED_THRESHOLD = 0.01  # below this a required field stays empty (a partial result)
 LABELLED_THRESHOLD = 0.05  # the top candidate right after its own label, whole
 NAME_THRESHOLD = 0.12
 VENDOR_THRESHOLD = 0.03  # every invoice names its issuer: the likeliest name, unless hopeless

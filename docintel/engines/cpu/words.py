@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from docintel.geometry import visual_lines
-from docintel.text.values import misread, runs, unglue
+from docintel.text.values import dash_decimal, misread, runs, unglue
 
 if TYPE_CHECKING:
     from docintel.document import Page, Region
@@ -123,7 +123,19 @@ def _build_lines(words: list[_W], page: int) -> list[_Line]:
         line.measure()
         line.no = n
         line.segments = _segments(line.words)
+        _dash_decimal(line)
     return lines
+
+
+def _dash_decimal(line: _Line) -> None:
+    """An amount alone at the end of a labelled row whose decimal point OCR read as a dash
+    ("TOTAL      7-00"): read as printed, "7.00"."""
+    if len(line.segments) < 2 or line.segments[-1][1] - line.segments[-1][0] != 1:
+        return
+    w = line.words[-1]
+    fixed = dash_decimal(w.text)
+    if fixed and any(c.isalpha() for x in line.words[: line.segments[0][1]] for c in x.text):
+        line.words[-1] = replace(w, text=fixed, toks=_tokens(fixed))
 
 
 _HEAD_GROUP = re.compile(r"^(?:[A-Za-z$€£¥₹]{1,3})?\d{1,3}$")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import date, timedelta
 
 from docintel.testing.synth.canvas import _Canvas, _pick
@@ -91,6 +92,8 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         ])))  # fmt: skip
     if rng.random() < 0.3:  # lines that end in a comma, as printed
         addr = [a if a.endswith(",") or i == len(addr) - 1 else a + "," for i, a in enumerate(addr)]
+    if rng.random() < 0.2 and not addr[-1].endswith("."):  # and the last in a stop
+        addr[-1] += "."
     title = U(_pick(rng, lang, "receipt"))
     title_at = rng.choice(["top", "under", "apart", "apart", "apart", "apart"])
     y = 24.0
@@ -110,7 +113,8 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
     name_size = size + (1.5 if rng.random() < 0.5 else 0)
     bold = rng.random() < 0.5
     regno = f"{rng.randint(100000, 9999999)}{rng.choice(['-', ' '])}{rng.choice('AHKMPTUVWX')}"
-    regno = f"({regno})" if rng.random() < 0.7 else regno  # bracketed or bare, check letter
+    form = rng.random()  # bracketed, bracketed after its label, or bare; with its check letter
+    regno = f"({regno})" if form < 0.55 else f"(CO. NO: {regno})" if form < 0.7 else regno
     words = merchant.split()
     where = rng.random()
     if len(words) >= 3 and where < 0.25:  # the name over two lines ("POPULAR BOOK" / "CO. SDN BHD")
@@ -120,6 +124,11 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         c.text(ax, y, " ".join(words[:cut]), name_size + rng.choice([0, 2]), bold=bold, align=al)
         y += 14
         c.text(ax, y, " ".join(words[cut:]), name_size, bold=bold, align=al)
+        y += 11
+    elif where < 0.3 and len(words) <= 6:  # the name's words spread across the line
+        step = (x1 - x0) / len(words)
+        for i, word in enumerate(words):
+            c.text(x0 + step * (i + 0.5), y, word, name_size, bold=bold, align="center")
         y += 11
     elif where < 0.35:  # the registration number on the name's line
         glued = regno.startswith("(") and rng.random() < 0.3  # OCR drops the space
@@ -133,6 +142,8 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         y += 10
     d = date(2015, 1, 1) + timedelta(days=rng.randint(0, 3500))
     dtext = _date_text(rng, d, dstyle, lang)
+    if rng.random() < 0.04 and dtext[:2].isdigit():  # OCR dropped the separators: "27032018"
+        dtext = "".join(ch for ch in dtext if ch.isdigit()) if len(dtext) == 10 else dtext
     t = f"{rng.randint(7, 22):02d}:{rng.randint(0, 59):02d}" + (
         f":{rng.randint(0, 59):02d}" if rng.random() < 0.5 else ""
     )
@@ -144,7 +155,19 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
     if rng.random() < 0.2:  # the date and time printed between the name and the address
         c.text(ax, y, f"{dtext} {t}", size, align=al)
         y += 10
+    tel = ""
+    if rng.random() < 0.8:
+        tel = f"{U(_pick(rng, lang, 'tel'))}: 0{rng.randint(1, 9)}-{rng.randint(1000000, 9999999)}"
+        if rng.random() < 0.3:  # the number alone
+            tel = f"+60{rng.randint(1, 9)}-{rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
+        if rng.random() < 0.4:
+            tel += f"  {U(_pick(rng, lang, 'fax'))}: 0{rng.randint(1, 9)}-{rng.randint(1000000, 9999999)}"
+    tel_inline = bool(tel) and tel[0] != "+" and rng.random() < 0.1  # after the last line's words
     for i, line in enumerate(addr):
+        if tel_inline and i == len(addr) - 1:
+            c.text(ax, y, f"{line} {tel}", size, align=al)
+            y += 10
+            continue
         parts = line.split(" ", 1)
         if not center and i == len(addr) - 1 and len(parts) == 2 and rng.random() < 0.3:
             # the last line's words spread apart ("53300    KL    Site 10"): several phrases
@@ -161,12 +184,7 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         c.text(ax, y, rng.choice([f"CO. NO: {number}", f"({number})", f"ROC NO.: {number}"]),
                size, align=al)  # fmt: skip
         y += 10
-    if rng.random() < 0.8:
-        tel = f"{U(_pick(rng, lang, 'tel'))}: 0{rng.randint(1, 9)}-{rng.randint(1000000, 9999999)}"
-        if rng.random() < 0.3:  # the number alone
-            tel = f"+60{rng.randint(1, 9)}-{rng.randint(1000, 9999)} {rng.randint(1000, 9999)}"
-        if rng.random() < 0.4:
-            tel += f"  {U(_pick(rng, lang, 'fax'))}: 0{rng.randint(1, 9)}-{rng.randint(1000000, 9999999)}"
+    if tel and not tel_inline:
         c.text(ax, y, tel, size, align=al)
         y += 10
     if rng.random() < 0.6:
@@ -263,6 +281,8 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
                 [k[: rng.randint(3, len(k) - 1)], k.replace("l", "1").replace("O", "0"), k + " ,"]
             )
         text = f"{v:g}" if k in L[lang]["items"] else _money(rng, v, style)
+        if rng.random() < 0.03 and re.fullmatch(r"\d+\.\d\d", text):
+            text = text.replace(".", "-")  # OCR read the decimal point as a dash
         if sym_column and k not in L[lang]["items"]:
             c.text(W * 0.55, y, sym, size)
         elif rng.random() < 0.2 and k not in L[lang]["items"]:
@@ -315,6 +335,21 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         )
         y += 10
     y += 10
+    if rng.random() < 0.25:  # another date at the foot: not the receipt's
+        later = d + timedelta(days=rng.randint(30, 1500))
+        label = rng.choice(["CARD EXPIRY", "EXP DATE", "POINTS EXPIRY", "VALID UNTIL",
+                            U(_pick(rng, lang, "due"))])  # fmt: skip
+        text = (
+            f"{later.month:02d}/{later.year % 100:02d}"
+            if label.startswith(("CARD", "EXP"))
+            else _date_text(rng, later, rng.choice(dstyles), lang)
+        )
+        if rng.random() < 0.7:
+            c.text(x0, y, f"{label} : {text}", size)
+        else:  # label and date apart, in columns
+            c.text(x0, y, label, size)
+            c.text(x1, y, text, size, align="right")
+        y += 12
     if late:
         label = f"{U(_pick(rng, lang, 'date'))}: " if rng.random() < 0.4 else ""
         c.text(x0 if rng.random() < 0.5 else W / 2, y, f"{label}{dtext} {t}", size,
