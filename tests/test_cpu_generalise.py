@@ -809,6 +809,15 @@ def test_a_registration_number_on_the_names_line(regno: str) -> None:
     assert fill(Receipt, docintel.load(pdf).pages)["merchant"] == RECEIPT_HEAD[0]
 
 
+def test_a_legal_form_alone_on_its_line_is_not_a_name() -> None:
+    # the name's second line ("SDN BHD") is part of the name, never a name by itself
+    header = ["KEDAI RUNCIT MAJU JAYA", "SDN BHD", *RECEIPT_HEAD[1:]]
+    pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
+    page = docintel.load(pdf).pages
+    names = [c.value for c in fill(Receipt, page).ranked["merchant"]]
+    assert "SDN BHD" not in names and names[0] == RECEIPT_HEAD[0]
+
+
 def test_a_name_printed_over_two_lines() -> None:
     header = ["KEDAI RUNCIT MAJU", "JAYA SDN BHD", *RECEIPT_HEAD[1:]]
     pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)

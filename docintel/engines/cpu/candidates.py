@@ -532,9 +532,11 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
                 continue
             if titled(t for w in words for t in w.toks):
                 continue
+            toks = [t for w in words for t in w.toks]
+            if "".join(toks) in _LEGAL:
+                continue  # a legal form alone ("Sdn Bhd" under the name's first line): no name
             a = page.index_of[id(words[0])]
             feats = page.position(ln, words)
-            toks = [t for w in words for t in w.toks]
             digits = sum(c.isdigit() for c in text)
             below = _block_below(page, ln, words, 4)
             block_label = _block_label(page, ln, words)
