@@ -266,7 +266,7 @@ def invoice(seed: int, layout: str | None = None, language: str | None = None) -
     truth = {
         "vendor": {"name": truth_vendor, "address": ", ".join(vaddr)},
         "customer": {"name": customer},
-        "invoice_number": number,
+        "invoice_number": number.lstrip("#"),  # "#1338": the number sign is not the number
         "issue_date": issue.isoformat(),
         "due_date": due.isoformat() if any(k in L[lang]["due"] for k, _ in meta) else None,
         "purchase_order": order,
