@@ -541,6 +541,7 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
             below = _block_below(page, ln, words, 4)
             block_label = _block_label(page, ln, words)
             after = _lines_after(page, ln, 2)
+            above = _stacked_above(page, ln, words)
             others = [ln.words[x:y] for x, y in ln.segments if ln.words[x:y][0] is not words[0]]
             feats.update(
                 {
@@ -555,7 +556,13 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
                     "below_lines": len(below),
                     "below_postcode": float(any(_POSTCODE.search(_text(x)) for x in below)),
                     "below_contact": float(any(_CONTACT.search(_text(x)) for x in below)),
-                    "above_lines": float(_stacked_above(page, ln, words)),
+                    "above_lines": float(above is not None),
+                    "echo_above": _echo_above(above, toks),
+                    "above_name": float(above is not None and _namelike(above.words)),
+                    # a business word above ("KEDAI RUNCIT" / ...): the name's first line
+                    "above_business": float(
+                        above is not None and bool(_BUSINESS.intersection(_toks(above.words)))
+                    ),
                     "block_vendor": block_label.get("vendor", 0.0),
                     "block_customer": block_label.get("customer", 0.0),
                     "title_words": sum(1 for w in words if titled(w.toks)),
@@ -693,18 +700,49 @@ def _block_below(page: Page, line: _Line, words: list[_W], limit: int) -> list[l
     return out
 
 
-def _stacked_above(page: Page, line: _Line, words: list[_W]) -> bool:
+def _stacked_above(page: Page, line: _Line, words: list[_W]) -> _Line | None:
+    """The line right above ``words``, close and overlapping them, if there is one."""
     lines = page.by_page[line.page]
     k = page.rank[id(line)]
     if k == 0:
-        return False
+        return None
     prev = lines[k - 1]
     if line.y0 - prev.y1 > 1.2 * max(line.h, prev.h):
-        return False
+        return None
     x0, x1 = words[0].x0, words[-1].x1
-    return any(
+    if any(
         _overlap(prev.words[sa].x0, prev.words[sb - 1].x1, x0, x1) > 0 for sa, sb in prev.segments
+    ):
+        return prev
+    return None
+
+
+def _toks(words: list[_W]) -> list[str]:
+    return [t for w in words for t in w.toks]
+
+
+def _namelike(words: list[_W]) -> bool:
+    """Whether a line reads like (a part of) a name: letters, no numbers, no title, more
+    than a legal form."""
+    toks = _toks(words)
+    text = _text(words)
+    return (
+        sum(c.isalpha() for c in text) >= 2
+        and not any(c.isdigit() for c in text)
+        and not titled(toks)
+        and "".join(toks) not in _LEGAL
+        and not _CONTACT.search(text)
     )
+
+
+def _echo_above(above: _Line | None, toks: list[str]) -> float:
+    """The share of the line above's words the phrase repeats: a brand over the legal name
+    that holds it ("SWEE HENG" / "SWEE HENG BAKERY SDN BHD") repeats it, while the second
+    line of a name printed over two ("KEDAI RUNCIT" / "MAJU SDN BHD") does not."""
+    if above is None:
+        return 0.0
+    over = _toks(above.words)
+    return sum(t in toks for t in over) / len(over) if over else 0.0
 
 
 def _block_label(page: Page, line: _Line, words: list[_W]) -> dict[str, float]:

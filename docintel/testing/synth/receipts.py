@@ -117,27 +117,27 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
     regno = f"({regno})" if form < 0.55 else f"(CO. NO: {regno})" if form < 0.7 else regno
     words = merchant.split()
     where = rng.random()
-    if len(words) >= 3 and where < 0.25:  # the name over two lines ("POPULAR BOOK" / "CO. SDN BHD")
+    if len(words) >= 3 and where < 0.35:  # the name over two lines ("POPULAR BOOK" / "CO. SDN BHD")
         # anywhere, or before its legal form (the second line alone then reads like a name)
         legal = next((k for k in range(1, len(words)) if legal_form_at(words[k:])), None)
-        cut = legal if legal is not None and rng.random() < 0.6 else rng.randint(1, len(words) - 1)
-        c.text(ax, y, " ".join(words[:cut]), name_size + rng.choice([0, 2]), bold=bold, align=al)
+        cut = legal if legal is not None and rng.random() < 0.3 else rng.randint(1, len(words) - 1)
+        c.text(ax, y, " ".join(words[:cut]), name_size + rng.choice([0, 0, 2]), bold=bold, align=al)
         y += 14
         c.text(ax, y, " ".join(words[cut:]), name_size, bold=bold, align=al)
         y += 11
-    elif where < 0.3 and len(words) <= 6:  # the name's words spread across the line
+    elif where < 0.4 and len(words) <= 6:  # the name's words spread across the line
         step = (x1 - x0) / len(words)
         for i, word in enumerate(words):
             c.text(x0 + step * (i + 0.5), y, word, name_size, bold=bold, align="center")
         y += 11
-    elif where < 0.35:  # the registration number on the name's line
+    elif where < 0.45:  # the registration number on the name's line
         glued = regno.startswith("(") and rng.random() < 0.3  # OCR drops the space
         c.text(ax, y, f"{merchant}{'' if glued else ' '}{regno}", name_size, bold=bold, align=al)
         y += 11
     else:
         c.text(ax, y, merchant, name_size, bold=bold, align=al)
         y += 11
-    if where >= 0.35 and rng.random() < 0.5:
+    if where >= 0.45 and rng.random() < 0.5:
         c.text(ax, y, regno, size, align=al)
         y += 10
     d = date(2015, 1, 1) + timedelta(days=rng.randint(0, 3500))
