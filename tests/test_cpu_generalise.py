@@ -809,13 +809,18 @@ def test_a_registration_number_on_the_names_line(regno: str) -> None:
     assert fill(Receipt, docintel.load(pdf).pages)["merchant"] == RECEIPT_HEAD[0]
 
 
-def test_a_legal_form_alone_on_its_line_is_not_a_name() -> None:
-    # the name's second line ("SDN BHD") is part of the name, never a name by itself
-    header = ["KEDAI RUNCIT MAJU JAYA", "SDN BHD", *RECEIPT_HEAD[1:]]
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("KEDAI RUNCIT MAJU JAYA", "SDN BHD"), ("KEDAI RUNCIT MAJU JAYA", "CO. (M) SDN. BHD.")],
+)
+def test_a_legal_form_alone_on_its_line_is_not_a_name(first: str, second: str) -> None:
+    # the name's second line (legal forms, a country in brackets) is part of the name, never
+    # a name by itself
+    header = [first, second, *RECEIPT_HEAD[1:]]
     pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
     page = docintel.load(pdf).pages
     names = [c.value for c in fill(Receipt, page).ranked["merchant"]]
-    assert "SDN BHD" not in names and names[0] == RECEIPT_HEAD[0]
+    assert second not in names and names[0] == f"{first} {second}"
 
 
 def test_a_name_printed_over_two_lines() -> None:
@@ -1031,3 +1036,23 @@ def test_an_l_that_ocr_read_as_capital_i_or_one_or_a_space_as_a_dot(read: str, m
     from docintel.text.values import misread
 
     assert misread(read) == meant
+
+
+@pytest.mark.parametrize("country", ["MALAYSIA", "Deutschland", "United Kingdom"])
+def test_an_address_ends_with_its_country(country: str) -> None:
+    # the branch or the mall printed under the address is not part of it
+    header = [RECEIPT_HEAD[0], RECEIPT_HEAD[1], "NO 37, JALAN MANIS 7", f"56100 CHERAS, {country}",
+              "SERI MUTIARA MALL", "TEL: 03-3279 1851"]  # fmt: skip
+    pdf = _receipt(["RECEIPT", "05/03/2018 10:11", "TOTAL\t6.50", "CASH\t10.00"], header)
+    value = fill(Receipt, docintel.load(pdf).pages)
+    assert value["address"] == f"NO 37, JALAN MANIS 7 56100 CHERAS, {country}"
+
+
+def test_country_names_in_many_languages() -> None:
+    from docintel.text.places import ends_in_country
+
+    for text in ["50450 Kuala Lumpur, Malaysia.", "75001 Paris, FRANCE", "00-950 Warszawa Polska",
+                 "London, United Kingdom", "1010 Wien, Österreich"]:  # fmt: skip
+        assert ends_in_country(text), text
+    for text in ["40170 SHAH ALAM", "SERI MUTIARA MALL", "JALAN MANIS 7", "AND", "Selangor"]:
+        assert not ends_in_country(text), text

@@ -21,6 +21,7 @@ from docintel.engines.cpu.context import _POSTCODE, _TIME, Page
 from docintel.engines.cpu.schema import _Spec
 from docintel.engines.cpu.vocab import titled
 from docintel.engines.cpu.words import _CONTACT, _W, _Line, _text
+from docintel.text.places import ends_in_country
 from docintel.text.values import parse_dates
 
 ANCHORS = 2  # names an address is looked for under
@@ -130,6 +131,9 @@ def _address(
         # a comma says more follows, a stop that the address ends ("Selangor.")
         "ends_comma": float(texts[-1][-1:] in ",;"),
         "ends_stop": float(texts[-1][-1:] == "."),
+        # a country is an address's last words: a block that goes on past one is too long
+        "ends_country": float(ends_in_country(texts[-1])),
+        "country_inside": float(any(ends_in_country(t) for t in texts[:-1])),
         "next_none": float(nxt is None),
         "next_contact": float(nxt is not None and bool(_CONTACT.search(_text(nxt)))),
         "next_regno": float(nxt is not None and _regno(nxt)),

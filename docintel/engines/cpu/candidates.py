@@ -470,6 +470,19 @@ def legal_form(words: list[_W]) -> bool:
     return any("".join(toks[-n:]) in _LEGAL for n in (1, 2, 3, 4))
 
 
+def legal_only(words: list[_W]) -> bool:
+    """The words are legal forms and nothing else ("Sdn Bhd", "Co. (M) Sdn. Bhd.", "S/B"), a
+    country in brackets ("(M)") allowed among them: the end of a name, never a name."""
+    toks = [t for w in words if not re.fullmatch(r"\(\w{1,2}\)", w.text) for t in w.toks]
+    i = 0
+    while i < len(toks):
+        n = next((n for n in (4, 3, 2, 1) if "".join(toks[i : i + n]) in _LEGAL), 0)
+        if not n:
+            return False
+        i += n
+    return bool(toks)
+
+
 def name_candidates(page: Page, spec: _Spec, role: str | None) -> list[Cand]:
     """Phrases that could name a party: every phrase on the first page's upper part and every
     phrase on the lines under a party label."""
@@ -533,8 +546,8 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
             if titled(t for w in words for t in w.toks):
                 continue
             toks = [t for w in words for t in w.toks]
-            if "".join(toks) in _LEGAL:
-                continue  # a legal form alone ("Sdn Bhd" under the name's first line): no name
+            if legal_only(words):
+                continue  # a legal form alone ("CO. (M) SDN BHD" under the name's first line)
             a = page.index_of[id(words[0])]
             feats = page.position(ln, words)
             digits = sum(c.isdigit() for c in text)
@@ -590,6 +603,8 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
                     "after_legal": float(any(_holds_legal(x.words) for x in after)),
                 }
             )
+            if _second_line(above, words, toks):
+                continue  # only the name's second line: the two lines are a candidate
             out.append((text, words, ln, a, len(words), feats))
             # a name printed over two lines ("PASARAYA BORONG PINTAR" / "SDN BHD")
             if below and len(below[0]) <= 4 and not any(c.isdigit() for c in _text(below[0])):
@@ -732,6 +747,21 @@ def _namelike(words: list[_W]) -> bool:
         and not titled(toks)
         and "".join(toks) not in _LEGAL
         and not _CONTACT.search(text)
+    )
+
+
+def _second_line(above: _Line | None, words: list[_W], toks: list[str]) -> bool:
+    """The second line of a name printed over two: a short line that ends in a legal form,
+    under a name-like line holding a trade word, no legal form, and none of its words
+    ("KEDAI RUNCIT MAJU" / "JAYA SDN BHD"; a brand over the legal name is repeated in it)."""
+    if above is None or len(words) > 4 or not legal_form(words):
+        return False
+    over = _toks(above.words)
+    return (
+        _namelike(above.words)
+        and bool(_BUSINESS.intersection(over))
+        and not legal_form(above.words)
+        and not set(over) & set(toks)
     )
 
 

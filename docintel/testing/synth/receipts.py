@@ -176,6 +176,11 @@ def receipt(seed: int, layout: str | None = None, language: str | None = None) -
         else:
             c.text(ax, y, line, size, align=al)
         y += 10
+    if rng.random() < 0.1:  # the branch or the mall printed under the address
+        branch = "".join(rng.choice(SYLLABLES) for _ in range(2)).upper()
+        c.text(ax, y, rng.choice([f"{branch} MALL", f"{branch} CENTRE",
+                                  f"{merchant.split()[0]} {branch}"]), size, align=al)  # fmt: skip
+        y += 10
     if title_at == "under":  # the title right under the address, no gap
         c.text(W / 2, y, title, size, bold=rng.random() < 0.5, align="center")
         y += 10

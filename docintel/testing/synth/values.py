@@ -126,7 +126,9 @@ def _address(rng: random.Random, lang: str) -> list[str]:
         lines.append(("TAMAN " + area.upper()) if lang == "ms" else f"{area} District")
     lines.append(f"{code} {city}" if lang != "en" or rng.random() < 0.5 else f"{city} {code}")
     country = rng.choice(COUNTRIES[lang])
-    if country:
+    if country and rng.random() < 0.5:  # after the city, on its line
+        lines[-1] += f", {country}"
+    elif country:
         lines.append(country)
     return lines
 
