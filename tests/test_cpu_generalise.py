@@ -1051,8 +1051,24 @@ def test_an_address_ends_with_its_country(country: str) -> None:
 def test_country_names_in_many_languages() -> None:
     from docintel.text.places import ends_in_country
 
-    for text in ["50450 Kuala Lumpur, Malaysia.", "75001 Paris, FRANCE", "00-950 Warszawa Polska",
+    for text in ["50450 Kuala Lumpur, Malaysia.", "75001 Paris, FRANCE", "00-950 Warszawa, Polska",
                  "London, United Kingdom", "1010 Wien, Österreich"]:  # fmt: skip
         assert ends_in_country(text), text
-    for text in ["40170 SHAH ALAM", "SERI MUTIARA MALL", "JALAN MANIS 7", "AND", "Selangor"]:
+    for text in ["40170 SHAH ALAM", "SERI MUTIARA MALL", "JALAN MANIS 7", "AND", "Selangor",
+                 "Newark, New Jersey", "Kuala Lumpur Malaysia Mall"]:  # fmt: skip
         assert not ends_in_country(text), text
+
+
+def test_a_name_after_a_party_label_inside_a_sentence() -> None:
+    # "... are sold by Acme": the label of several words introduces the name, no colon after it
+    lines = [
+        (40, 60, "INVOICE", 20),
+        (40, 90, "All services on this invoice are sold by Nordlicht Hosting GmbH", 9),
+        (40, 110, "Bill to:", 9),
+        (40, 122, "Huber Baustoffe", 11),
+        *NUMBER_DATE_ITEMS_TOTAL,
+    ]
+    names = [c.value for c in fill(Invoice, docintel.load(_pdf(lines)).pages).ranked["vendor.name"]]
+    assert "Nordlicht Hosting GmbH" in names
+    assert not any("sold by" in n for n in names)
+    assert _fill(Invoice, lines)["vendor"]["name"] == "Nordlicht Hosting GmbH"

@@ -28,7 +28,8 @@ def country_names() -> frozenset[str]:
 
 
 def ends_in_country(text: str) -> bool:
-    """Whether ``text`` ends in a country's name ("56000 Kuala Lumpur, Malaysia.")."""
-    words = _WORDS.findall(text.lower())
-    names = country_names()
-    return any(" ".join(words[-n:]) in names for n in (1, 2, 3) if len(words) >= n)
+    """Whether ``text`` ends in a country's name, alone or after a comma or a number
+    ("56000 Kuala Lumpur, Malaysia.", "MALAYSIA"; not "Newark, New Jersey", which ends in the
+    name of Jersey but not after a comma)."""
+    tail = re.split(r"[,;\d]", text)[-1]
+    return " ".join(_WORDS.findall(tail.lower())) in country_names()

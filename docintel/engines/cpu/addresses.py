@@ -2,7 +2,8 @@
 
 An address hangs under a name: the lines stacked below the likeliest names (``anchors_of``),
 from one to six of them, starting at any of the first four (a registration number or a branch
-line may come between). Contacts, a document title or a registration number end a block. A
+line may come between). Contacts, a document title or a registration number end a block, and
+a country ends it after its line. A
 stop between two of its words is read as the comma OCR took it for.
 """
 
@@ -53,6 +54,8 @@ def address_candidates(page: Page, spec: _Spec, anchors: list[Anchor], joiner: s
                 lines = block[s : s + n]
                 if any(_ends_address(x) for x in lines[:-1]):
                     break
+                if any(ends_in_country(_text(x)) for x in lines[:-1]):
+                    break  # an address ends with its country (a mall or branch may follow)
                 rows, rest = block, None
                 if _ends_address(lines[-1]):
                     # "81750 Johor Bahru, Johor. Tel No.: 07-387 3322": the address ends
@@ -131,9 +134,7 @@ def _address(
         # a comma says more follows, a stop that the address ends ("Selangor.")
         "ends_comma": float(texts[-1][-1:] in ",;"),
         "ends_stop": float(texts[-1][-1:] == "."),
-        # a country is an address's last words: a block that goes on past one is too long
         "ends_country": float(ends_in_country(texts[-1])),
-        "country_inside": float(any(ends_in_country(t) for t in texts[:-1])),
         "next_none": float(nxt is None),
         "next_contact": float(nxt is not None and bool(_CONTACT.search(_text(nxt)))),
         "next_regno": float(nxt is not None and _regno(nxt)),

@@ -40,8 +40,15 @@ from docintel.engines.cpu.context import (
     phrase_tokens,
 )
 from docintel.engines.cpu.schema import _Spec
-from docintel.engines.cpu.vocab import _BUSINESS, _CONCEPTS, _LEGAL, _REGISTRATION, titled
-from docintel.engines.cpu.words import _CONTACT, _W, _Line, _overlap, _text, _tokens
+from docintel.engines.cpu.vocab import (
+    _BUSINESS,
+    _CONCEPTS,
+    _LEGAL,
+    _REGISTRATION,
+    _VOCAB,
+    titled,
+)
+from docintel.engines.cpu.words import _CONTACT, _W, _label_tokens, _Line, _overlap, _text, _tokens
 from docintel.text.values import (
     COMMON_CURRENCIES,
     currency_codes,
@@ -530,6 +537,9 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
                 ),
                 None,
             )
+            if cut is None:
+                # or after a party label inside the phrase ("... are sold by Acme, Inc.")
+                cut = next((i - 1 for i in range(2, len(words)) if _inner_label(words[:i])), None)
             if cut is not None:
                 words = words[cut + 1 :]
             words = _trim_phrase(words)
@@ -583,6 +593,8 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
                     "ends_colon": float(words[-1].text.endswith(":")),
                     "has_amp": float("&" in text),
                     "regno_next": float(bool(below) and _regno(below[0])),
+                    # legal forms alone under it ("CO. (M) SDN BHD"): the name goes on there
+                    "continues": float(bool(below) and legal_only(below[0])),
                     "repeats": _repeats(page, toks),
                     "sentence": float(
                         len(words) >= 4 and sum(w.text[:1].islower() for w in words) > 1
@@ -619,6 +631,7 @@ def _name_base(page: Page) -> list[tuple[str, list[_W], _Line, int, int, dict[st
                         n_chars=min(len(both), 60),
                         below_lines=max(len(below) - 1, 0),
                         regno_next=float(len(below) > 1 and _regno(below[1])),
+                        continues=0.0,
                     )
                     out.append((both, [*words, *more], ln, a, len(words), f2))
     page.memo["name"] = out
@@ -748,6 +761,22 @@ def _namelike(words: list[_W]) -> bool:
         and "".join(toks) not in _LEGAL
         and not _CONTACT.search(text)
     )
+
+
+# Party labels of several words ("sold by", "bill to"): inside a phrase they still introduce
+# a name, where a single word ("supplier", "company") may be part of one
+_INNER_LABELS = frozenset(
+    toks
+    for role in ("vendor", "customer")
+    for label in _VOCAB[role]
+    if len(toks := _label_tokens(label)) >= 2
+)
+
+
+def _inner_label(words: list[_W]) -> bool:
+    """Whether ``words`` end in a party label of several words."""
+    toks = _toks(words)
+    return any(tuple(toks[-n:]) in _INNER_LABELS for n in (2, 3) if len(toks) > n)
 
 
 def _second_line(above: _Line | None, words: list[_W], toks: list[str]) -> bool:
