@@ -22,7 +22,7 @@ from pydantic import BaseModel, Field
 
 import docintel
 from docintel.engines.cpu import CPUEngine, fill
-from docintel.engines.cpu.candidates import legal_form
+from docintel.engines.cpu.names import legal_form
 from docintel.engines.cpu.words import _W, _tokens
 from docintel.schemas import Invoice, Receipt
 

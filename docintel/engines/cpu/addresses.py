@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import re
 
-from docintel.engines.cpu.candidates import (
-    Cand,
-    _block_below,
-    _regno,
-    _relative,
-    legal_form,
-)
+from docintel.engines.cpu.candidates import Cand, _relative
 from docintel.engines.cpu.context import _POSTCODE, _TIME, Page
+from docintel.engines.cpu.names import _block_below, _regno, legal_form
 from docintel.engines.cpu.schema import _Spec
 from docintel.engines.cpu.vocab import titled
 from docintel.engines.cpu.words import _CONTACT, _W, _Line, _text

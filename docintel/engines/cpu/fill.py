@@ -19,6 +19,7 @@ from pydantic import BaseModel
 
 from docintel.engines.cpu import addresses as A
 from docintel.engines.cpu import candidates as C
+from docintel.engines.cpu import names as N
 from docintel.engines.cpu.labels import _Finder, _Labels
 from docintel.engines.cpu.parse import _page_currency, _truncate
 from docintel.engines.cpu.parties import _Parties, _Party
@@ -311,7 +312,7 @@ class _Work:
         if group == "id":
             return C.id_candidates(self.page, spec)
         if group == "name":
-            return C.name_candidates(self.page, spec, C.role_of(spec, parent))
+            return N.name_candidates(self.page, spec, C.role_of(spec, parent))
         return []
 
     def _ranked(self, cands: list[C.Cand], group: str) -> list[C.Cand]:
@@ -385,7 +386,7 @@ class _Work:
                 return A.anchors_of(cands)
         # no name field: the likeliest name-like phrases of the party (the vendor by default)
         probe = _Spec(f"{spec.path}#name", "name", "str", False, [], concept=role or "vendor")
-        cands = self._ranked(C.name_candidates(self.page, probe, role or "vendor"), "name")
+        cands = self._ranked(N.name_candidates(self.page, probe, role or "vendor"), "name")
         return A.anchors_of(cands)
 
     # ---- fields read next to their labels -----------------------------------------------------
@@ -426,7 +427,7 @@ class _Work:
         )  # fmt: skip
         if name is None:
             return None
-        lines = C._block_below(self.page, name.line, name.words, 8)
+        lines = N._block_below(self.page, name.line, name.words, 8)
         party = _Party(name.words, [name.words, *lines])
         return self.parties._in_block(party, spec)
 

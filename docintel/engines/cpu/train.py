@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from docintel.engines.cpu import addresses as A
 from docintel.engines.cpu import candidates as C
+from docintel.engines.cpu import names as N
 from docintel.engines.cpu.fill import _Work
 from docintel.engines.cpu.schema import field_spec
 from docintel.engines.cpu.scorer import Scorer, get_scorer
@@ -131,7 +132,7 @@ def _all_candidates(work: _Work, filled: Any, expected: dict[str, Any]) -> dict[
         elif group == "id":
             out[path] = C.id_candidates(work.page, spec)
         elif group == "name":
-            out[path] = C.name_candidates(work.page, spec, C.role_of(spec, parent))
+            out[path] = N.name_candidates(work.page, spec, C.role_of(spec, parent))
         else:
             anchors: list[A.Anchor] = []
             for npath, ncands in ranked.items():
