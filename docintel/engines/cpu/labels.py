@@ -75,8 +75,10 @@ class _Labels:
                 first.setdefault(label[0], []).append((key, rank, label))
         for line in lines:
             occs: list[_Occ] = []
-            present = {t for w in line.words for t in w.toks[:1]}
-            for tok in present & first.keys():
+            # in the line's order, not a set's: ties between occurrences are then broken the
+            # same way in every process (a set of strings iterates in a per-process hash order)
+            present = dict.fromkeys(t for w in line.words for t in w.toks[:1])
+            for tok in (t for t in present if t in first):
                 for key, rank, label in first[tok]:
                     for a, b in _find(line, label):
                         occs.append(_Occ(key, rank, line, a, b, len(label)))
